@@ -1,0 +1,101 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace Orleans.RateLimit.Grains;
+
+/// <summary>
+/// What window grains and meta-limit grains share: the window named by the grain key, the clock, and write-behind persistence
+/// for windows longer than <see cref="RateLimitGrainOptions.PersistenceThreshold"/>.
+/// </summary>
+internal abstract class WindowGrainBase : Grain
+{
+    private readonly RateLimitGrainOptions _options;
+    private readonly ILogger _logger;
+    private RateLimitWindow? _window;
+    private WindowPersistence? _persistence;
+    private IGrainTimer? _flushTimer;
+    private bool _dirty;
+
+    private protected WindowGrainBase(IGrainRuntime runtime, IOptions<RateLimitGrainOptions> options, ILogger logger)
+    {
+        Clock = runtime.TimeProvider;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    private protected TimeProvider Clock { get; }
+
+    private protected RateLimitWindow Window => _window ?? throw new InvalidOperationException("The window grain is not active.");
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (strategy, limit) = RateLimitWindowKey.ParseLimit(this.GetPrimaryKeyString());
+        _window = RateLimitWindow.Create(strategy, limit);
+        if (limit.Period <= _options.PersistenceThreshold)
+        {
+            return;
+        }
+
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(RateLimitGrainOptions.StorageProviderName);
+        _persistence = new WindowPersistence(storage, GrainContext.GrainId, _options, Clock, _logger);
+        await _persistence.LoadAsync(_window, cancellationToken).ConfigureAwait(true);
+
+        var interval = _options.FlushIntervalFor(limit.Period);
+        _flushTimer = this.RegisterGrainTimer(
+            static (self, token) => self.FlushIfDirtyAsync(token),
+            this,
+            new GrainTimerCreationOptions(interval, interval) { KeepAlive = false, Interleave = false });
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        if (_persistence is not null && _window is not null)
+        {
+            var expiredRecord = _persistence.RecordExists && !(_window.ExpiresAt > Clock.GetUtcNow());
+            if (_dirty || expiredRecord)
+            {
+                await _persistence.FlushAsync(_window, cancellationToken).ConfigureAwait(true);
+            }
+        }
+    }
+
+    private protected WindowDecision HitWindow(int cost)
+    {
+        var now = Clock.GetUtcNow();
+        var allowed = Window.Hit(now, cost);
+        _dirty = _persistence is not null;
+        return new WindowDecision(allowed, Window.Stats(now));
+    }
+
+    private protected WindowDecision TestWindow(int cost)
+    {
+        var now = Clock.GetUtcNow();
+        return new WindowDecision(Window.Test(now, cost), Window.Stats(now));
+    }
+
+    private protected WindowStats WindowStatsNow() => Window.Stats(Clock.GetUtcNow());
+
+    private protected async ValueTask ClearWindowAsync()
+    {
+        Window.Clear();
+        if (_persistence is not null)
+        {
+            _persistence.ReplaceStoredOnNextWrite();
+            _dirty = !await _persistence.FlushAsync(Window, CancellationToken.None).ConfigureAwait(true);
+        }
+    }
+
+    private async Task FlushIfDirtyAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty && _persistence is not null && _window is not null)
+        {
+            _dirty = !await _persistence.FlushAsync(_window, cancellationToken).ConfigureAwait(true);
+        }
+    }
+}

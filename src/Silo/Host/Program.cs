@@ -1,0 +1,1 @@
+namespace Orleans.RateLimit.Silo.Host; internal static class Program { private static void Main() { } }
