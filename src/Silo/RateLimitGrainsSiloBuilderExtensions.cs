@@ -69,6 +69,7 @@ public static class RateLimitGrainsSiloBuilderExtensions
             (redis, connection, keys) =>
             {
                 redis.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.RedisConnectionString!);
+                redis.DeleteStateOnClear = true;
                 redis.CreateMultiplexer = async _ => (await connection.GetAsync().ConfigureAwait(false), true);
                 redis.GetStorageKey = (_, grainId) => keys.For(grainId);
             }));
