@@ -43,6 +43,18 @@ public sealed class RateLimitGrainOptions
         return interval < MinFlushInterval ? MinFlushInterval : interval > MaxFlushInterval ? MaxFlushInterval : interval;
     }
 
+    /// <summary>Copies every option to <paramref name="target"/>.</summary>
+    internal void CopyTo(RateLimitGrainOptions target)
+    {
+        target.RedisConnectionString = RedisConnectionString;
+        target.PersistenceThreshold = PersistenceThreshold;
+        target.MinFlushInterval = MinFlushInterval;
+        target.MaxFlushInterval = MaxFlushInterval;
+        target.CollectionAge = CollectionAge;
+        target.ExpiryGrace = ExpiryGrace;
+        target.StorageReadTimeout = StorageReadTimeout;
+    }
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {

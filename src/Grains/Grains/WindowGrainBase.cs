@@ -55,7 +55,7 @@ internal abstract class WindowGrainBase : Grain
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _flushTimer?.Dispose();
-        if (_persistence is not null && _window is not null)
+        if (_persistence is not null && _window is not null && !InMemoryStateDiesWithThisSilo(reason))
         {
             var expiredRecord = _persistence.RecordExists && !(_window.ExpiresAt > Clock.GetUtcNow());
             if (_dirty || expiredRecord)
@@ -63,6 +63,21 @@ internal abstract class WindowGrainBase : Grain
                 await _persistence.FlushAsync(_window, cancellationToken).ConfigureAwait(true);
             }
         }
+    }
+
+    /// <summary>
+    /// In-memory state lives in storage grains spread over the silos; when the last silo shuts down there is nowhere left to
+    /// write it, and trying only fills the shutdown log with placement failures.
+    /// </summary>
+    private bool InMemoryStateDiesWithThisSilo(DeactivationReason reason)
+    {
+        if (reason.ReasonCode != DeactivationReasonCode.ShuttingDown || _options.RedisConnectionString is not null)
+        {
+            return false;
+        }
+
+        var membership = ServiceProvider.GetService<IClusterMembershipService>();
+        return membership is not null && !membership.CurrentSnapshot.Members.Values.Any(member => member.Status == SiloStatus.Active);
     }
 
     private protected WindowDecision HitWindow(int cost)

@@ -1,1 +1,8 @@
-namespace Orleans.RateLimit.Silo.Host; internal static class Program { private static void Main() { } }
+using Microsoft.Extensions.Hosting;
+
+// A standalone rate-limit silo. Configured by the "RateLimitSilo" section of appsettings.json, environment variables
+// (RateLimitSilo__Clustering=Redis) and command-line arguments (--RateLimitSilo:SiloPort=11112).
+var builder = Host.CreateApplicationBuilder(args);
+builder.UseOrleansRateLimitSilo();
+using var host = builder.Build();
+await host.RunAsync().ConfigureAwait(false);

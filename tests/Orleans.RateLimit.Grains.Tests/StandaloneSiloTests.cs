@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+
+namespace Orleans.RateLimit.Grains.Tests;
+
+public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task Standalone_silo_process_serves_clients_and_keeps_counts_in_redis_across_restarts()
+    {
+        var siloPort = FreePort();
+        var gatewayPort = FreePort();
+        var serviceId = "standalone-" + Guid.NewGuid().ToString("N");
+        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "10.1.2.3").ToGrainKey();
+
+        using (var silo = StartSilo(siloPort, gatewayPort, serviceId))
+        {
+            using var client = await ConnectAsync(gatewayPort, serviceId, silo);
+            var grain = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRateLimitWindowGrain>(key);
+            Assert.True((await grain.Hit(4)).Allowed);
+            await StopGracefullyAsync(silo);
+        }
+
+        using (var silo = StartSilo(siloPort, gatewayPort, serviceId))
+        {
+            using var client = await ConnectAsync(gatewayPort, serviceId, silo);
+            var grain = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRateLimitWindowGrain>(key);
+            Assert.Equal(6, (await grain.Stats()).Remaining);
+            await StopGracefullyAsync(silo);
+        }
+    }
+
+    [Theory]
+    [InlineData("Clustering=Redis", "RateLimitSilo:Redis is required when RateLimitSilo:Clustering is Redis.")]
+    [InlineData("Storage=Redis", "RateLimitSilo:Redis is required when RateLimitSilo:Storage is Redis.")]
+    [InlineData("SiloPort=70000", "RateLimitSilo:SiloPort 70000 is not a port (1–65535).")]
+    [InlineData("GatewayPort=11111", "RateLimitSilo:SiloPort and RateLimitSilo:GatewayPort are both 11111; they must differ.")]
+    [InlineData("Grains:MinFlushInterval=00:01:00", "RateLimitSilo:Grains: RateLimitGrainOptions.MinFlushInterval (00:01:00) must not exceed MaxFlushInterval (00:00:30).")]
+    [InlineData("Grains:CollectionAge=00:00:00", "RateLimitSilo:Grains: RateLimitGrainOptions.CollectionAge must be positive, but is 00:00:00.")]
+    public void Invalid_configuration_fails_at_startup_naming_the_key(string setting, string message)
+    {
+        var exception = Assert.Throws<OptionsValidationException>(() => BuildSiloHost(setting));
+
+        Assert.Contains(message, exception.Failures);
+    }
+
+    [Fact]
+    public void An_unknown_clustering_name_fails_at_startup_naming_the_key()
+    {
+        var exception = Assert.Throws<InvalidOperationException>(() => BuildSiloHost("Clustering=Consul"));
+
+        Assert.Contains("'Consul'", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("RateLimitSilo:Clustering", exception.Message, StringComparison.Ordinal);
+    }
+
+    private static void BuildSiloHost(string setting)
+    {
+        var (name, value) = (setting[..setting.IndexOf('=', StringComparison.Ordinal)], setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [$"RateLimitSilo:{name}"] = value });
+        builder.UseOrleansRateLimitSilo();
+        using var host = builder.Build();
+    }
+
+    private Process StartSilo(int siloPort, int gatewayPort, string serviceId)
+    {
+        var hostDll = Path.Combine(HostDirectory(), "Orleans.RateLimit.Silo.Host.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { hostDll },
+            WorkingDirectory = HostDirectory(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.Environment["RateLimitSilo__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["RateLimitSilo__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["RateLimitSilo__ServiceId"] = serviceId;
+        start.Environment["RateLimitSilo__ClusterId"] = serviceId;
+        start.Environment["RateLimitSilo__Storage"] = "Redis";
+        start.Environment["RateLimitSilo__Redis"] = redis.ConnectionString;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the standalone silo.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<IHost> ConnectAsync(int gatewayPort, string serviceId, Process silo)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (silo.HasExited)
+            {
+                throw new InvalidOperationException($"The standalone silo exited with code {silo.ExitCode}.");
+            }
+
+            var builder = Host.CreateApplicationBuilder();
+            builder.UseOrleansClient(client => client.UseLocalhostClustering(gatewayPort, serviceId, serviceId));
+            var host = builder.Build();
+            try
+            {
+                await host.StartAsync();
+                return host;
+            }
+            catch (Exception) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                host.Dispose();
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private static async Task StopGracefullyAsync(Process silo)
+    {
+        // SIGTERM: the host stops the silo, which deactivates its grains and so writes their windows.
+        using (var kill = Process.Start("kill", ["-TERM", silo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill!.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await silo.WaitForExitAsync(timeout.Token);
+    }
+
+    private static string HostDirectory()
+    {
+        // tests/Orleans.RateLimit.Grains.Tests/bin/{Configuration}/net10.0 → src/Silo/Host/bin/{Configuration}/net10.0
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = testOutput.Name;
+        var configuration = testOutput.Parent!.Name;
+        var repository = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(repository, "src", "Silo", "Host", "bin", configuration, framework);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
