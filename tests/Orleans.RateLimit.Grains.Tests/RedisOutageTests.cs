@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Orleans.RateLimit.Grains.Tests;
+
+public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private readonly FakeTimeProvider _clock = new(TestClusters.Start);
+
+    [Fact]
+    public async Task A_window_activated_while_redis_does_not_answer_counts_in_memory_and_merges_later_without_losing_hits()
+    {
+        var serviceId = "outage-" + Guid.NewGuid().ToString("N");
+        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "client").ToGrainKey();
+        await using var cluster = await TestClusters.StartAsync(1, _clock, o =>
+        {
+            o.RedisConnectionString = redis.ConnectionString;
+            o.StorageReadTimeout = TimeSpan.FromMilliseconds(300);
+        }, serviceId);
+        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
+        await grain.Hit(3);
+        await cluster.DeactivateAsync(grain);
+        await cluster.WaitForDeactivationAsync(grain);
+
+        // Redis stops answering (its data stays); the next activation's read times out on the grains' clock.
+        await redis.Database.ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
+        var elapsed = Stopwatch.StartNew();
+        var hit = grain.Hit(2).AsTask();
+        while (!hit.IsCompleted && elapsed.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(20);
+        }
+
+        var during = await hit;
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2.5), $"the hit took {elapsed.Elapsed} while Redis was paused");
+        Assert.True(during.Allowed);
+        Assert.Equal(8, during.Stats.Remaining);
+
+        // Once Redis answers again, the write meets the stored record, merges, and keeps all five hits.
+        // A paused Redis queues commands, so this ping returns when the pause ends.
+        await redis.Database.PingAsync();
+        await cluster.DeactivateAsync(grain);
+        await cluster.WaitForDeactivationAsync(grain);
+
+        Assert.Equal(5, (await grain.Stats()).Remaining);
+    }
+}
