@@ -41,6 +41,8 @@ public static class RateLimitGrainsSiloBuilderExtensions
 
         builder.Services.AddSingleton<RateLimitGrainsMarker>();
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<RateLimitGrainMetrics>();
         builder.Services.AddSerializer(serializer => serializer.AddAssembly(typeof(IRateLimitWindowGrain).Assembly));
         builder.Configure<GrainCollectionOptions>(collection =>
         {

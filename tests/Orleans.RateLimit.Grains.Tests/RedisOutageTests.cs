@@ -17,6 +17,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
             o.RedisConnectionString = redis.ConnectionString;
             o.StorageReadTimeout = TimeSpan.FromMilliseconds(300);
         }, serviceId);
+        using var metrics = new MetricRecorder(cluster);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(3);
         await cluster.DeactivateAsync(grain);
@@ -44,5 +45,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
         await cluster.WaitForDeactivationAsync(grain);
 
         Assert.Equal(5, (await grain.Stats()).Remaining);
+        Assert.Equal(1, metrics["orleans_ratelimit.window.read_failures"]);
+        Assert.Equal(1, metrics["orleans_ratelimit.window.conflicts_merged"]);
     }
 }

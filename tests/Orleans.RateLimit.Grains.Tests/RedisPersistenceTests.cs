@@ -146,6 +146,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         var key = WindowKey("100/hour", strategy);
         await using var left = await TestClusters.StartAsync(1, _clock, UseRedis(), serviceId, clusterId: "left");
         await using var right = await TestClusters.StartAsync(1, _clock, UseRedis(), serviceId, clusterId: "right");
+        using var rightMetrics = new MetricRecorder(right);
         var leftGrain = left.Client.GetGrain<IRateLimitWindowGrain>(key);
         var rightGrain = right.Client.GetGrain<IRateLimitWindowGrain>(key);
         Assert.Equal(100, (await leftGrain.Stats()).Remaining);
@@ -160,6 +161,8 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         await right.DeactivateAsync(rightGrain);
         await right.WaitForDeactivationAsync(rightGrain);
 
+        Assert.Equal(1, rightMetrics["orleans_ratelimit.window.conflicts_merged"]);
+        Assert.Equal(1, rightMetrics["orleans_ratelimit.window.writes"]);
         Assert.Equal(88, (await left.Client.GetGrain<IRateLimitWindowGrain>(key).Stats()).Remaining);
         Assert.Equal(88, (await right.Client.GetGrain<IRateLimitWindowGrain>(key).Stats()).Remaining);
     }

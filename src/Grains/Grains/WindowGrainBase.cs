@@ -41,7 +41,8 @@ internal abstract class WindowGrainBase : Grain
         }
 
         var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(RateLimitGrainOptions.StorageProviderName);
-        _persistence = new WindowPersistence(storage, GrainContext.GrainId, _options, Clock, _logger);
+        _persistence = new WindowPersistence(
+            storage, GrainContext.GrainId, _options, Clock, ServiceProvider.GetRequiredService<RateLimitGrainMetrics>(), _logger);
         await _persistence.LoadAsync(_window, cancellationToken).ConfigureAwait(true);
 
         var interval = _options.FlushIntervalFor(limit.Period);

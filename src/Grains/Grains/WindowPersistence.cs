@@ -8,7 +8,7 @@ namespace Orleans.RateLimit.Grains;
 /// A write that meets another writer's ETag re-reads and merges instead of failing the grain.
 /// </summary>
 internal sealed class WindowPersistence(
-    IGrainStorage storage, GrainId grainId, RateLimitGrainOptions options, TimeProvider time, ILogger logger)
+    IGrainStorage storage, GrainId grainId, RateLimitGrainOptions options, TimeProvider time, RateLimitGrainMetrics metrics, ILogger logger)
 {
     private const int MaxWriteAttempts = 3;
 
@@ -62,6 +62,7 @@ internal sealed class WindowPersistence(
 
                 _baseline = local;
                 _replaceStored = false;
+                metrics.Written();
                 return true;
             }
             catch (InconsistentStateException)
@@ -80,15 +81,18 @@ internal sealed class WindowPersistence(
 
                 _state = stored;
                 _baseline = storedBuckets;
+                metrics.ConflictMerged();
                 GrainLog.ConflictMerged(logger, grainId);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                metrics.WriteFailed();
                 GrainLog.StorageWriteFailed(logger, grainId, exception);
                 return false;
             }
         }
 
+        metrics.WriteFailed();
         GrainLog.ConflictUnresolved(logger, grainId, MaxWriteAttempts);
         return false;
     }
@@ -109,6 +113,7 @@ internal sealed class WindowPersistence(
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            metrics.ReadFailed();
             GrainLog.StorageReadFailed(logger, grainId, exception);
             return null;
         }
