@@ -40,7 +40,6 @@ public static class RateLimitSiloBuilderExtensions
             builder.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         }
 
-        var grains = options.GrainOptions();
         return builder.AddRateLimitGrains(options.GrainOptions().CopyTo);
     }
 }

@@ -94,6 +94,33 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task Rejected_hits_that_change_nothing_cause_no_writes()
+    {
+        var serviceId = "rejected-" + Guid.NewGuid().ToString("N");
+        var key = WindowKey("2/minute", RateLimitStrategy.MovingWindow);
+        await using var cluster = await TestClusters.StartAsync(1, _clock, UseRedis(), serviceId);
+        using var metrics = new MetricRecorder(cluster);
+        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
+        await grain.Hit(2);
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        await TestClusters.WaitUntilAsync(() => Task.FromResult(metrics["orleans_ratelimit.window.writes"] == 1), TimeSpan.FromSeconds(10), "the first write");
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.False((await grain.Hit(1)).Allowed);
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        // A counted hit, as a control: its write must be the second, so the rejected hits wrote nothing.
+        _clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.True((await grain.Hit(1)).Allowed);
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        await TestClusters.WaitUntilAsync(() => Task.FromResult(metrics["orleans_ratelimit.window.writes"] >= 2), TimeSpan.FromSeconds(10), "the control write");
+        Assert.Equal(2, metrics["orleans_ratelimit.window.writes"]);
+    }
+
+    [Fact]
     public async Task Redis_key_expires_just_after_its_window()
     {
         var serviceId = "expiry-" + Guid.NewGuid().ToString("N");

@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
+using Orleans.RateLimit.Testing;
 
 namespace Orleans.RateLimit.Grains.Tests;
 
@@ -14,8 +13,8 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
     [Fact]
     public async Task Standalone_silo_process_serves_clients_and_keeps_counts_in_redis_across_restarts()
     {
-        var siloPort = FreePort();
-        var gatewayPort = FreePort();
+        var ports = LoopbackPorts.Take(2);
+        var (siloPort, gatewayPort) = (ports[0], ports[1]);
         var serviceId = "standalone-" + Guid.NewGuid().ToString("N");
         var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "10.1.2.3").ToGrainKey();
 
@@ -139,12 +138,5 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
         var configuration = testOutput.Parent!.Name;
         var repository = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
         return Path.Combine(repository, "src", "Silo", "Host", "bin", configuration, framework);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -99,8 +99,54 @@ public sealed class MovingWindowTests
         }
 
         Assert.False(window.Hit(T0.AddSeconds(1_000)));
-        Assert.Equal(1_000, window.StoredRuns);
-        Assert.Equal(new WindowStats(0, T0.AddDays(1)), window.Stats(T0.AddSeconds(1_000)));
+        // Hits within a thousandth of a day (86.4 s) of a run's first hit share it: 12 runs for 1,000 hits over 1,000 s.
+        Assert.Equal(12, window.StoredRuns);
+        Assert.Equal(1_000_000, window.Save().Sum(run => run.Count));
+        // The oldest run holds the hits of 0..86 s and ages out with the latest of them.
+        Assert.Equal(new WindowStats(0, T0.AddSeconds(86).AddDays(1)), window.Stats(T0.AddSeconds(1_000)));
+    }
+
+    [Fact]
+    public void Steady_traffic_keeps_about_a_thousand_runs_whatever_the_amount()
+    {
+        var window = new MovingWindow(RateLimitItem.Parse("1000000/second"));
+        var admitted = 0;
+
+        // 400,000 hits 5 µs apart: 200,000 per second, a fifth of the limit.
+        for (var i = 0; i < 400_000; i++)
+        {
+            admitted += window.Hit(T0.AddTicks(i * 50L)) ? 1 : 0;
+        }
+
+        Assert.Equal(400_000, admitted);
+        Assert.InRange(window.StoredRuns, 1_000, 1_001);
+        Assert.InRange(window.Stats(T0.AddTicks(400_000 * 50L)).Remaining, 799_000, 800_000);
+    }
+
+    [Fact]
+    public void Hits_sharing_a_run_age_out_with_the_latest_of_them_never_earlier()
+    {
+        // 2/minute: runs span a thousandth of a minute (60 ms).
+        var window = new MovingWindow(RateLimitItem.Parse("2/minute"));
+
+        Assert.True(window.Hit(T0));
+        Assert.True(window.Hit(T0.AddMilliseconds(10)));
+        Assert.Equal(1, window.StoredRuns);
+
+        Assert.False(window.Hit(T0.AddSeconds(60)));
+        Assert.Equal(new WindowStats(0, T0.AddSeconds(60).AddMilliseconds(10)), window.Stats(T0.AddSeconds(60)));
+        Assert.True(window.Hit(T0.AddSeconds(60).AddMilliseconds(10)));
+    }
+
+    [Fact]
+    public void Hits_further_apart_than_the_run_span_keep_their_own_times()
+    {
+        var window = new MovingWindow(RateLimitItem.Parse("3/minute"));
+
+        window.Hit(T0);
+        window.Hit(T0.AddMilliseconds(60));
+
+        Assert.Equal([new WindowBucket(T0.UtcTicks, 1), new WindowBucket(T0.AddMilliseconds(60).UtcTicks, 1)], window.Save());
     }
 
     [Fact]

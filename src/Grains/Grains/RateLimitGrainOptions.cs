@@ -33,8 +33,11 @@ public sealed class RateLimitGrainOptions
     /// <summary>Added to a window's end when its storage entry is given an expiry, to absorb clock differences between silos. Default 2 s.</summary>
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long a grain waits for storage when it activates before it starts with an empty window (merged at the next write). Default 2 s.</summary>
-    public TimeSpan StorageReadTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long a grain waits for storage. A read at activation that takes longer starts the window empty (merged with storage
+    /// at its next write); a write that takes longer is retried at the next flush. Default 2 s.
+    /// </summary>
+    public TimeSpan StorageTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>The flush interval of a window of length <paramref name="period"/>.</summary>
     public TimeSpan FlushIntervalFor(TimeSpan period)
@@ -52,7 +55,7 @@ public sealed class RateLimitGrainOptions
         target.MaxFlushInterval = MaxFlushInterval;
         target.CollectionAge = CollectionAge;
         target.ExpiryGrace = ExpiryGrace;
-        target.StorageReadTimeout = StorageReadTimeout;
+        target.StorageTimeout = StorageTimeout;
     }
 
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
@@ -63,7 +66,7 @@ public sealed class RateLimitGrainOptions
         RequirePositive(errors, nameof(MinFlushInterval), MinFlushInterval);
         RequirePositive(errors, nameof(MaxFlushInterval), MaxFlushInterval);
         RequirePositive(errors, nameof(CollectionAge), CollectionAge);
-        RequirePositive(errors, nameof(StorageReadTimeout), StorageReadTimeout);
+        RequirePositive(errors, nameof(StorageTimeout), StorageTimeout);
         if (ExpiryGrace < TimeSpan.Zero)
         {
             errors.Add($"{nameof(RateLimitGrainOptions)}.{nameof(ExpiryGrace)} must not be negative, but is {ExpiryGrace}.");

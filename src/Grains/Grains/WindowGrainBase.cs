@@ -17,7 +17,7 @@ internal abstract class WindowGrainBase : Grain
     private RateLimitWindow? _window;
     private WindowPersistence? _persistence;
     private IGrainTimer? _flushTimer;
-    private bool _dirty;
+    private long _persistedVersion;
 
     private protected WindowGrainBase(IGrainRuntime runtime, IOptions<RateLimitGrainOptions> options, ILogger logger)
     {
@@ -44,6 +44,7 @@ internal abstract class WindowGrainBase : Grain
         _persistence = new WindowPersistence(
             storage, GrainContext.GrainId, _options, Clock, ServiceProvider.GetRequiredService<RateLimitGrainMetrics>(), _logger);
         await _persistence.LoadAsync(_window, cancellationToken).ConfigureAwait(true);
+        _persistedVersion = _window.Version;
 
         var interval = _options.FlushIntervalFor(limit.Period);
         _flushTimer = this.RegisterGrainTimer(
@@ -59,9 +60,9 @@ internal abstract class WindowGrainBase : Grain
         if (_persistence is not null && _window is not null && !InMemoryStateDiesWithThisSilo(reason))
         {
             var expiredRecord = _persistence.RecordExists && !(_window.ExpiresAt > Clock.GetUtcNow());
-            if (_dirty || expiredRecord)
+            if (IsDirty || expiredRecord)
             {
-                await _persistence.FlushAsync(_window, cancellationToken).ConfigureAwait(true);
+                await FlushAsync(cancellationToken).ConfigureAwait(true);
             }
         }
     }
@@ -85,7 +86,6 @@ internal abstract class WindowGrainBase : Grain
     {
         var now = Clock.GetUtcNow();
         var allowed = Window.Hit(now, cost);
-        _dirty = _persistence is not null;
         return new WindowDecision(allowed, Window.Stats(now));
     }
 
@@ -103,15 +103,28 @@ internal abstract class WindowGrainBase : Grain
         if (_persistence is not null)
         {
             _persistence.ReplaceStoredOnNextWrite();
-            _dirty = !await _persistence.FlushAsync(Window, CancellationToken.None).ConfigureAwait(true);
+            await FlushAsync(CancellationToken.None).ConfigureAwait(true);
         }
     }
 
+    /// <summary>Whether the window changed since it was last read from or written to storage.</summary>
+    private bool IsDirty => _window is not null && _window.Version != _persistedVersion;
+
     private async Task FlushIfDirtyAsync(CancellationToken cancellationToken)
     {
-        if (_dirty && _persistence is not null && _window is not null)
+        if (IsDirty)
         {
-            _dirty = !await _persistence.FlushAsync(_window, cancellationToken).ConfigureAwait(true);
+            await FlushAsync(cancellationToken).ConfigureAwait(true);
+        }
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        // No grain call interleaves with a flush, so the version after a successful write is the one written (a merge
+        // restores the window inside the flush and is part of what was written).
+        if (await _persistence!.FlushAsync(Window, cancellationToken).ConfigureAwait(true))
+        {
+            _persistedVersion = Window.Version;
         }
     }
 }

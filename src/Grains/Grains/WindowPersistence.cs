@@ -16,6 +16,7 @@ internal sealed class WindowPersistence(
     private GrainState<WindowGrainState> _state = new(new WindowGrainState());
     private IReadOnlyList<WindowBucket> _baseline = [];
     private bool _replaceStored;
+    private PendingWrite? _pendingWrite;
 
     /// <summary>Whether storage holds a record for this window, as far as this activation knows.</summary>
     public bool RecordExists => _state.RecordExists;
@@ -44,6 +45,7 @@ internal sealed class WindowPersistence(
     /// <returns><see langword="true"/> when storage now holds this window.</returns>
     public async Task<bool> FlushAsync(RateLimitWindow window, CancellationToken cancellationToken)
     {
+        await AdoptLateWriteAsync(cancellationToken).ConfigureAwait(true);
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var now = time.GetUtcNow();
@@ -52,12 +54,11 @@ internal sealed class WindowPersistence(
             {
                 if (window.ExpiresAt is { } expiresAt && expiresAt > now)
                 {
-                    _state.State = WindowGrainState.From(local, expiresAt);
-                    await storage.WriteStateAsync(_grainType, grainId, _state).ConfigureAwait(true);
+                    await WriteAsync(WindowGrainState.From(local, expiresAt), local, clear: false, cancellationToken).ConfigureAwait(true);
                 }
                 else if (_state.RecordExists)
                 {
-                    await storage.ClearStateAsync(_grainType, grainId, _state).ConfigureAwait(true);
+                    await WriteAsync(new WindowGrainState(), [], clear: true, cancellationToken).ConfigureAwait(true);
                 }
 
                 _baseline = local;
@@ -84,7 +85,7 @@ internal sealed class WindowPersistence(
                 metrics.ConflictMerged();
                 GrainLog.ConflictMerged(logger, grainId);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 metrics.WriteFailed();
                 GrainLog.StorageWriteFailed(logger, grainId, exception);
@@ -97,6 +98,54 @@ internal sealed class WindowPersistence(
         return false;
     }
 
+    /// <summary>
+    /// Writes (or clears) through a copy of the state, so that a write that times out cannot change the state in use when it
+    /// completes later; <see cref="AdoptLateWriteAsync"/> takes its result then.
+    /// </summary>
+    private async Task WriteAsync(WindowGrainState state, IReadOnlyList<WindowBucket> buckets, bool clear, CancellationToken cancellationToken)
+    {
+        var attempt = new GrainState<WindowGrainState>(state, _state.ETag) { RecordExists = _state.RecordExists };
+        var write = clear
+            ? storage.ClearStateAsync(_grainType, grainId, attempt)
+            : storage.WriteStateAsync(_grainType, grainId, attempt);
+        try
+        {
+            await write.WaitAsync(options.StorageTimeout, time, cancellationToken).ConfigureAwait(true);
+        }
+        catch (TimeoutException)
+        {
+            _pendingWrite = new PendingWrite(write, attempt, buckets);
+            throw;
+        }
+
+        _state = attempt;
+    }
+
+    /// <summary>
+    /// A write that timed out may still land. Waiting for it (once more, at most <see cref="RateLimitGrainOptions.StorageTimeout"/>)
+    /// lets the next write build on its ETag and contents exactly; if it never lands, the next write may meet it as a conflict
+    /// and merge, counting the hits since the last known write twice (never losing one).
+    /// </summary>
+    private async Task AdoptLateWriteAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingWrite is not { } pending)
+        {
+            return;
+        }
+
+        _pendingWrite = null;
+        try
+        {
+            await pending.Task.WaitAsync(options.StorageTimeout, time, cancellationToken).ConfigureAwait(true);
+            _state = pending.State;
+            _baseline = pending.Buckets;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Failed or still pending: proceed with what is known; a conflict, if any, merges.
+        }
+    }
+
     private static IReadOnlyList<WindowBucket> BucketsOf(GrainState<WindowGrainState> state) =>
         state.State?.ToBuckets() ?? [];
 
@@ -107,7 +156,7 @@ internal sealed class WindowPersistence(
         try
         {
             await storage.ReadStateAsync(_grainType, grainId, fresh)
-                .WaitAsync(options.StorageReadTimeout, time, cancellationToken)
+                .WaitAsync(options.StorageTimeout, time, cancellationToken)
                 .ConfigureAwait(true);
             return fresh;
         }
@@ -119,3 +168,5 @@ internal sealed class WindowPersistence(
         }
     }
 }
+
+internal sealed record PendingWrite(Task Task, GrainState<WindowGrainState> State, IReadOnlyList<WindowBucket> Buckets);

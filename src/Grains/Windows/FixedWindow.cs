@@ -36,9 +36,15 @@ public sealed class FixedWindow : RateLimitWindow
         {
             _start = ticks;
             _count = 0;
+            Changed();
         }
 
-        _count = AddSaturating(_count, cost);
+        if (cost > 0)
+        {
+            _count = AddSaturating(_count, cost);
+            Changed();
+        }
+
         return _count <= Limit.Amount;
     }
 
@@ -63,6 +69,7 @@ public sealed class FixedWindow : RateLimitWindow
     {
         _start = NoWindow;
         _count = 0;
+        Changed();
     }
 
     /// <inheritdoc />

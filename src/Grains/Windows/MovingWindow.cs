@@ -6,8 +6,11 @@ namespace Orleans.RateLimit;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Hits are stored as runs of (time, count), oldest first, so a high-cost hit is one entry rather than one entry per unit:
-/// memory grows with the number of distinct hit times inside one period, never with the amount.
+/// Hits are stored as runs of (time, count), oldest first, so a high-cost hit is one entry rather than one entry per unit.
+/// Hits less than <c>period / 1000</c> after the first hit of the newest run join that run, which takes the time of the
+/// latest of them: its hits then age out together, up to <c>period / 1000</c> late and never early, so a window holds at most
+/// about a thousand runs whatever the traffic and the amount. A hit further from the newest run starts a run of its own at
+/// its exact time, so sparse hits keep exact boundaries.
 /// </para>
 /// <para>
 /// Boundary: an entry stops counting at exactly <c>t + period</c>, for hits, tests and statistics alike, which is also the
@@ -18,15 +21,19 @@ namespace Orleans.RateLimit;
 public sealed class MovingWindow : RateLimitWindow
 {
     private const int CompactionThreshold = 64;
+    private const int RunsPerPeriod = 1000;
 
     private readonly List<WindowBucket> _runs = [];
+    private readonly long _runSpan;
     private int _head;
     private long _total;
+    private long _newestRunFirstHit;
 
     /// <summary>Creates an empty moving window for <paramref name="limit"/>.</summary>
     public MovingWindow(RateLimitItem limit)
         : base(limit)
     {
+        _runSpan = Math.Max(1, PeriodTicks / RunsPerPeriod);
     }
 
     /// <inheritdoc />
@@ -54,18 +61,21 @@ public sealed class MovingWindow : RateLimitWindow
             return true;
         }
 
-        if (_head < _runs.Count && _runs[^1].StartTicks >= ticks)
+        if (_head < _runs.Count && ticks - _newestRunFirstHit < _runSpan)
         {
-            // Same instant (or a clock that stepped back): extend the newest run so runs stay ordered.
+            // Close to the newest run (or a clock that stepped back): join it, stamped with the later time, so runs stay
+            // ordered and no hit ages out early.
             var newest = _runs[^1];
-            _runs[^1] = newest with { Count = newest.Count + cost };
+            _runs[^1] = new WindowBucket(Math.Max(newest.StartTicks, ticks), newest.Count + cost);
         }
         else
         {
             _runs.Add(new WindowBucket(ticks, cost));
+            _newestRunFirstHit = ticks;
         }
 
         _total += cost;
+        Changed();
         return true;
     }
 
@@ -90,6 +100,7 @@ public sealed class MovingWindow : RateLimitWindow
         _runs.Clear();
         _head = 0;
         _total = 0;
+        Changed();
     }
 
     /// <inheritdoc />
@@ -112,6 +123,8 @@ public sealed class MovingWindow : RateLimitWindow
             _runs.Add(run);
             _total = AddSaturating(_total, run.Count);
         }
+
+        _newestRunFirstHit = _runs.Count > 0 ? _runs[^1].StartTicks : 0;
     }
 
     private void Prune(long ticks)

@@ -28,6 +28,12 @@ public abstract class RateLimitWindow
     /// </summary>
     public abstract DateTimeOffset? ExpiresAt { get; }
 
+    /// <summary>
+    /// Increases whenever the state changes (a counted hit, a clear, a restore), so an owner can tell whether there is
+    /// anything new to persist. Rejected hits that consume nothing, tests and statistics leave it alone.
+    /// </summary>
+    public long Version { get; private set; }
+
     private protected long PeriodTicks { get; }
 
     /// <summary>Creates an empty window for <paramref name="limit"/> with the given strategy.</summary>
@@ -62,6 +68,8 @@ public abstract class RateLimitWindow
     /// buckets that have expired at <paramref name="now"/> are dropped and the rest are folded into this strategy's shape.
     /// </summary>
     public abstract void Restore(IEnumerable<WindowBucket> buckets, DateTimeOffset now);
+
+    private protected void Changed() => Version++;
 
     private protected static void ValidateCost(int cost)
     {

@@ -47,6 +47,7 @@ public sealed class SlidingWindowCounter : RateLimitWindow
         }
 
         (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, AddSaturating(state.Current, cost));
+        Changed();
         return true;
     }
 
@@ -96,6 +97,7 @@ public sealed class SlidingWindowCounter : RateLimitWindow
         _currentStart = NoWindow;
         _previous = 0;
         _current = 0;
+        Changed();
     }
 
     /// <inheritdoc />
