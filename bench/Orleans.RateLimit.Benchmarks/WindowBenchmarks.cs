@@ -5,7 +5,7 @@ namespace Orleans.RateLimit.Benchmarks;
 /// <summary>
 /// One hit on each pure window type, with a clock that advances by <see cref="StepTicks"/> (5 µs) per call, so windows roll
 /// and age out as they would under a steady 200,000 hits per second on one window. The limit (1,000,000 per second) admits
-/// every hit, so the moving window holds about 200,000 runs in steady state and prunes one per hit.
+/// every hit; hits 5 µs apart share runs of 1 ms (a thousandth of the period), so the moving window holds about 1,000 runs.
 /// </summary>
 [Config(typeof(MicroBenchmarkConfig))]
 public class WindowBenchmarks

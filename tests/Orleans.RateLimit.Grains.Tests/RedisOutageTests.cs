@@ -1,45 +1,34 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
 
 namespace Orleans.RateLimit.Grains.Tests;
 
+/// <summary>Redis stops answering (<c>CLIENT PAUSE</c>: connections stay open, commands wait, data stays).</summary>
 public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisServer>
 {
+    private static readonly string Key =
+        new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "client").ToGrainKey();
+
     private readonly FakeTimeProvider _clock = new(TestClusters.Start);
 
     [Fact]
     public async Task A_window_activated_while_redis_does_not_answer_counts_in_memory_and_merges_later_without_losing_hits()
     {
-        var serviceId = "outage-" + Guid.NewGuid().ToString("N");
-        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "client").ToGrainKey();
-        await using var cluster = await TestClusters.StartAsync(1, _clock, o =>
-        {
-            o.RedisConnectionString = redis.ConnectionString;
-            o.StorageTimeout = TimeSpan.FromMilliseconds(300);
-        }, serviceId);
+        await using var cluster = await StartClusterAsync();
         using var metrics = new MetricRecorder(cluster);
-        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
+        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(Key);
         await grain.Hit(3);
         await cluster.DeactivateAsync(grain);
         await cluster.WaitForDeactivationAsync(grain);
 
-        // Redis stops answering (its data stays); the next activation's read times out on the grains' clock.
-        await redis.Database.ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
-        var elapsed = Stopwatch.StartNew();
-        var hit = grain.Hit(2).AsTask();
-        while (!hit.IsCompleted && elapsed.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            _clock.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(20);
-        }
-
-        var during = await hit;
-        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2.5), $"the hit took {elapsed.Elapsed} while Redis was paused");
+        // The next activation's read times out on the grains' clock; the window starts empty and answers.
+        await PauseRedisAsync();
+        var during = await CompleteWhileAdvancingAsync(grain.Hit(2).AsTask());
         Assert.True(during.Allowed);
         Assert.Equal(8, during.Stats.Remaining);
 
         // Once Redis answers again, the write meets the stored record, merges, and keeps all five hits.
-        // A paused Redis queues commands, so this ping returns when the pause ends.
         await redis.Database.PingAsync();
         await cluster.DeactivateAsync(grain);
         await cluster.WaitForDeactivationAsync(grain);
@@ -52,38 +41,50 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
     [Fact]
     public async Task A_flush_that_redis_does_not_answer_holds_calls_only_for_the_storage_timeout_and_is_retried()
     {
-        var serviceId = "stalled-" + Guid.NewGuid().ToString("N");
-        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "client").ToGrainKey();
-        await using var cluster = await TestClusters.StartAsync(1, _clock, o =>
-        {
-            o.RedisConnectionString = redis.ConnectionString;
-            o.StorageTimeout = TimeSpan.FromMilliseconds(300);
-        }, serviceId);
+        await using var cluster = await StartClusterAsync();
         using var metrics = new MetricRecorder(cluster);
-        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
+        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(Key);
         await grain.Hit(1);
 
         // The flush timer (every 30 s for an hour-long window) fires while Redis does not answer.
-        await redis.Database.ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
+        await PauseRedisAsync();
         _clock.Advance(TimeSpan.FromSeconds(30));
-        var elapsed = Stopwatch.StartNew();
-        var hit = grain.Hit(1).AsTask();
-        while (!hit.IsCompleted && elapsed.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            _clock.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(20);
-        }
-
-        Assert.True((await hit).Allowed);
-        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2.5), $"the hit took {elapsed.Elapsed} behind a stalled flush");
+        Assert.True((await CompleteWhileAdvancingAsync(grain.Hit(1).AsTask())).Allowed);
         Assert.Equal(1, metrics["orleans_ratelimit.window.write_failures"]);
 
-        // Redis answers again; the next flush writes both hits.
+        // Redis answers again; the late write is adopted and the next flush writes both hits, each counted once.
         await redis.Database.PingAsync();
         _clock.Advance(TimeSpan.FromSeconds(30));
         await TestClusters.WaitUntilAsync(() => Task.FromResult(metrics["orleans_ratelimit.window.writes"] >= 1), TimeSpan.FromSeconds(10), "the retried write");
         await cluster.DeactivateAsync(grain);
         await cluster.WaitForDeactivationAsync(grain);
         Assert.Equal(8, (await grain.Stats()).Remaining);
+    }
+
+    private Task<InProcessTestCluster> StartClusterAsync() =>
+        TestClusters.StartAsync(1, _clock, o =>
+        {
+            o.RedisConnectionString = redis.ConnectionString;
+            o.StorageTimeout = TimeSpan.FromMilliseconds(300);
+        }, "outage-" + Guid.NewGuid().ToString("N"));
+
+    private Task<StackExchange.Redis.RedisResult> PauseRedisAsync() => redis.Database.ExecuteAsync("CLIENT", "PAUSE", "3000", "ALL");
+
+    /// <summary>
+    /// Advances the grains' clock in small steps until <paramref name="call"/> completes, so storage timeouts fire, and
+    /// asserts that it completed well before the 3 s pause ended.
+    /// </summary>
+    private async Task<T> CompleteWhileAdvancingAsync<T>(Task<T> call)
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (!call.IsCompleted && elapsed.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(20);
+        }
+
+        var result = await call;
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2.5), $"the call took {elapsed.Elapsed} while Redis did not answer");
+        return result;
     }
 }

@@ -55,15 +55,16 @@ internal sealed class WindowPersistence(
                 if (window.ExpiresAt is { } expiresAt && expiresAt > now)
                 {
                     await WriteAsync(WindowGrainState.From(local, expiresAt), local, clear: false, cancellationToken).ConfigureAwait(true);
+                    metrics.Written();
                 }
                 else if (_state.RecordExists)
                 {
                     await WriteAsync(new WindowGrainState(), [], clear: true, cancellationToken).ConfigureAwait(true);
+                    metrics.Written();
                 }
 
                 _baseline = local;
                 _replaceStored = false;
-                metrics.Written();
                 return true;
             }
             catch (InconsistentStateException)
@@ -168,5 +169,3 @@ internal sealed class WindowPersistence(
         }
     }
 }
-
-internal sealed record PendingWrite(Task Task, GrainState<WindowGrainState> State, IReadOnlyList<WindowBucket> Buckets);
