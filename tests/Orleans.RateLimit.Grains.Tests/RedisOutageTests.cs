@@ -19,8 +19,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
         using var metrics = new MetricRecorder(cluster);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(Key);
         await grain.Hit(3);
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
 
         // The next activation's read times out on the grains' clock; the window starts empty and answers.
         await PauseRedisAsync();
@@ -30,8 +29,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
 
         // Once Redis answers again, the write meets the stored record, merges, and keeps all five hits.
         await redis.Database.PingAsync();
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
 
         Assert.Equal(5, (await grain.Stats()).Remaining);
         Assert.Equal(1, metrics["orleans_ratelimit.window.read_failures"]);
@@ -56,8 +54,7 @@ public sealed class RedisOutageTests(RedisServer redis) : IClassFixture<RedisSer
         await redis.Database.PingAsync();
         _clock.Advance(TimeSpan.FromSeconds(30));
         await TestClusters.WaitUntilAsync(() => Task.FromResult(metrics["orleans_ratelimit.window.writes"] >= 1), TimeSpan.FromSeconds(10), "the retried write");
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
         Assert.Equal(8, (await grain.Stats()).Remaining);
     }
 

@@ -31,8 +31,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         Assert.True((await grain.Hit(3)).Allowed);
 
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
 
         Assert.Equal(7, (await cluster.FactoryOf(1).GetGrain<IRateLimitWindowGrain>(key).Stats()).Remaining);
     }
@@ -63,8 +62,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(2);
 
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
 
         Assert.False(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
         Assert.Equal(5, (await grain.Stats()).Remaining);
@@ -132,8 +130,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         _clock.Advance(TimeSpan.FromSeconds(1));
         await grain.Hit(1);
 
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
 
         // The window started 1 s before the write and lasts 12 s: 11 s left plus 0.5 s of grace.
         var timeToLive = await redis.Database.KeyTimeToLiveAsync(storageKey);
@@ -151,8 +148,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         await using var cluster = await TestClusters.StartAsync(1, _clock, UseRedis(), serviceId);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(3);
-        await cluster.DeactivateAsync(grain);
-        await cluster.WaitForDeactivationAsync(grain);
+        await cluster.DeactivateAndWaitAsync(grain);
         Assert.True(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
 
         await grain.Clear();
@@ -182,11 +178,9 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         await leftGrain.Hit(3);
         _clock.Advance(TimeSpan.FromSeconds(1));
         await rightGrain.Hit(4);
-        await left.DeactivateAsync(leftGrain);
-        await left.WaitForDeactivationAsync(leftGrain);
+        await left.DeactivateAndWaitAsync(leftGrain);
         await rightGrain.Hit(5);
-        await right.DeactivateAsync(rightGrain);
-        await right.WaitForDeactivationAsync(rightGrain);
+        await right.DeactivateAndWaitAsync(rightGrain);
 
         Assert.Equal(1, rightMetrics["orleans_ratelimit.window.conflicts_merged"]);
         Assert.Equal(1, rightMetrics["orleans_ratelimit.window.writes"]);

@@ -60,6 +60,13 @@ public static class TestClusters
     public static IGrainFactory FactoryOf(this InProcessTestCluster cluster, int index) =>
         cluster.Silos[index].ServiceProvider.GetRequiredService<IGrainFactory>();
 
+    /// <summary>Deactivates <paramref name="grain"/> (so it writes its window) and returns once it is gone.</summary>
+    public static async Task DeactivateAndWaitAsync(this InProcessTestCluster cluster, IAddressable grain)
+    {
+        await cluster.DeactivateAsync(grain);
+        await cluster.WaitForDeactivationAsync(grain);
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds, for at most <paramref name="timeout"/>.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
