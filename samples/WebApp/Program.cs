@@ -1,35 +1,64 @@
-using System.Globalization;
-using Orleans.RateLimit;
-using Orleans.RateLimit.Grains;
+using Orleans.RateLimit.AspNetCore;
 
-// A web app with an embedded silo and in-memory window state. Every request to /hello spends one unit of the configured
-// limit, counted per client address by a window grain; the response carries the X-RateLimit headers.
+// A web app with an embedded silo and in-memory window state. The "RateLimit" section of appsettings.json sets the
+// limiter-wide limits (default, application and meta limits, headers on); the endpoints below add their own.
 var builder = WebApplication.CreateBuilder(args);
 var sample = builder.Configuration.GetSection("Sample");
-var limit = RateLimitItem.Parse(sample["Limit"] ?? "5/minute");
-var strategy = Enum.Parse<RateLimitStrategy>(sample["Strategy"] ?? nameof(RateLimitStrategy.FixedWindow), ignoreCase: true);
 
 builder.UseOrleans(silo => silo
     .UseLocalhostClustering(sample.GetValue("SiloPort", 11111), sample.GetValue("GatewayPort", 30000))
     .AddRateLimitGrains());
 
-var app = builder.Build();
-
-app.MapGet("/hello", async (HttpContext context, IGrainFactory grains) =>
+builder.Services.AddOrleansRateLimiting(o =>
 {
-    var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-    var key = new RateLimitWindowKey(strategy, limit, "hello", client).ToGrainKey();
-    var decision = await grains.GetGrain<IRateLimitWindowGrain>(key).Hit(1);
-
-    var headers = context.Response.Headers;
-    headers["X-RateLimit-Limit"] = limit.Amount.ToString(CultureInfo.InvariantCulture);
-    headers["X-RateLimit-Remaining"] = decision.Stats.Remaining.ToString(CultureInfo.InvariantCulture);
-    headers["X-RateLimit-Reset"] = ((long)Math.Floor(decision.Stats.ResetAt.ToUnixTimeMilliseconds() / 1000.0 + 1)).ToString(CultureInfo.InvariantCulture);
-    return decision.Allowed
-        ? Results.Text($"Hello {client}: {decision.Stats.Remaining} of {limit} left.\n")
-        : Results.Problem(detail: limit.ToString(), statusCode: StatusCodes.Status429TooManyRequests);
+    // A client whose requests carry the header is counted by it, every other client by its address.
+    o.KeySelector = context => KeySelectors.Header("X-Api-Key")(context) ?? KeySelectors.RemoteAddress(context);
+    o.RequestFilters.Add(context => context.Request.Path.StartsWithSegments("/favicon.ico", StringComparison.Ordinal));
 });
 
-app.MapGet("/", () => Results.Text("GET /hello is limited to " + limit + " per client.\n"));
+var app = builder.Build();
+app.UseOrleansRateLimiting();
+
+// Default limits (10/minute per endpoint and client) and the application limit (100/minute per client, shared).
+app.MapGet("/", () => Results.Text(
+    """
+    Try: /hello (default limits), /slow (1/minute), /search?q=x (a stricter limit for anonymous clients),
+    /orders and /orders/1 (a limit shared by both), /api/v1/items (group limits), /health (exempt), /limits.
+    Three 429s within 5 minutes block a client everywhere for the rest of those 5 minutes (meta limit).
+
+    """));
+
+app.MapGet("/hello", (HttpContext context) => $"Hello {context.Connection.RemoteIpAddress}!\n");
+
+// A route limit replaces the defaults.
+app.MapGet("/slow", () => "Slow down.\n").RateLimit("1/minute", l => l.ErrorMessage("One per minute, please."));
+
+// A dynamic limit: clients with an API key get more.
+app.MapGet("/search", (string? q) => $"Results for '{q}'.\n")
+    .RateLimit(context => context.Request.Headers.ContainsKey("X-Api-Key") ? "20/minute" : "3/minute");
+
+// One counter for both endpoints.
+app.MapGet("/orders", () => "All orders.\n").SharedRateLimit("5/minute", scope: "orders");
+app.MapGet("/orders/{id:int}", (int id) => $"Order {id}.\n").SharedRateLimit("5/minute", scope: "orders");
+
+// Group limits reach nested groups; a nested group can replace them.
+var api = app.MapGroup("/api").RateLimit("2/second;30/minute");
+var v1 = api.MapGroup("/v1");
+v1.MapGet("/items", () => "apple\npear\n");
+v1.MapGet("/export", () => "export\n").RateLimit("2/hour", l => l.Cost(1).DeductWhen(r => r.StatusCode == 200));
+
+// No limits at all, and no meta block either.
+app.MapGet("/health", () => "ok\n").ExemptFromRateLimits();
+
+// The limits this request was checked against, after its own hit.
+app.MapGet("/limits", (HttpContext context) =>
+    context.Features.Get<IRateLimitFeature>()?.CurrentLimits.Select(l => new
+    {
+        limit = l.Limit.ToString(),
+        l.Key,
+        l.Scope,
+        l.Remaining,
+        resetAt = l.ResetAt,
+    }));
 
 app.Run();

@@ -1,0 +1,134 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// Reads the <c>RateLimit</c> configuration section into <see cref="RateLimitOptions"/>. Every value is checked and a bad
+/// one fails the start with its configuration path; an unknown key fails too, so a misspelt option is not silently ignored.
+/// </summary>
+internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration, string sectionName) : IConfigureOptions<RateLimitOptions>
+{
+    public void Configure(RateLimitOptions options)
+    {
+        var section = configuration.GetSection(sectionName);
+        foreach (var child in section.GetChildren())
+        {
+            Apply(options, child);
+        }
+    }
+
+    private static void Apply(RateLimitOptions options, IConfigurationSection setting)
+    {
+        switch (setting.Key.ToUpperInvariant())
+        {
+            case "ENABLED": options.Enabled = Bool(setting); break;
+            case "BACKEND": options.Backend = Enum<RateLimitBackend>(setting); break;
+            case "STRATEGY": options.Strategy = Strategy(setting); break;
+            case "KEYHEADER": options.KeySelector = KeySelectors.Header(Text(setting)); break;
+            case "KEYPREFIX": options.KeyPrefix = setting.Value ?? ""; break;
+            case "DEFAULTLIMITS": Limits(options.DefaultLimits, setting); break;
+            case "DEFAULTLIMITSPERMETHOD": options.DefaultLimitsPerMethod = Bool(setting); break;
+            case "DEFAULTLIMITSCOST": options.DefaultLimitsCost = Cost(setting); break;
+            case "APPLICATIONLIMITS": Limits(options.ApplicationLimits, setting); break;
+            case "APPLICATIONLIMITSPERMETHOD": options.ApplicationLimitsPerMethod = Bool(setting); break;
+            case "APPLICATIONLIMITSCOST": options.ApplicationLimitsCost = Cost(setting); break;
+            case "METALIMITS": Limits(options.MetaLimits, setting); break;
+            case "HEADERSENABLED": options.HeadersEnabled = Bool(setting); break;
+            case "HEADERFIELDS": options.HeaderFields = Enum<RateLimitHeaderFields>(setting); break;
+            case "HEADERNAMES": HeaderNames(options.HeaderNames, setting); break;
+            case "RETRYAFTERFORMAT": options.RetryAfterFormat = RetryAfter(setting); break;
+            case "FAILONFIRSTBREACH": options.FailOnFirstBreach = Bool(setting); break;
+            case "SWALLOWERRORS": options.SwallowErrors = Bool(setting); break;
+            default: throw Invalid(setting, "is not a rate-limit option");
+        }
+    }
+
+    private static void Limits(RateLimitList list, IConfigurationSection setting)
+    {
+        // One delimited string ("1/second;100/hour") or an array of them.
+        var texts = setting.Value is { } single ? [single] : setting.GetChildren().Select(c => c.Value ?? "").ToArray();
+        foreach (var text in texts)
+        {
+            try
+            {
+                list.Add(text);
+            }
+            catch (FormatException e)
+            {
+                throw new OptionsValidationException(Path(setting), typeof(RateLimitOptions), [$"{Path(setting)}: {e.Message}"]);
+            }
+        }
+    }
+
+    private static void HeaderNames(RateLimitHeaderNames names, IConfigurationSection section)
+    {
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToUpperInvariant())
+            {
+                case "LIMIT": names.Limit = Text(setting); break;
+                case "REMAINING": names.Remaining = Text(setting); break;
+                case "RESET": names.Reset = Text(setting); break;
+                case "RETRYAFTER": names.RetryAfter = Text(setting); break;
+                default: throw Invalid(setting, "is not a header name option; use Limit, Remaining, Reset or RetryAfter");
+            }
+        }
+    }
+
+    private static RateLimitStrategy Strategy(IConfigurationSection setting) =>
+        // Flask-Limiter's names are accepted too, so existing configuration carries over.
+        (setting.Value ?? "").Trim().ToUpperInvariant() switch
+        {
+            "FIXED-WINDOW" => RateLimitStrategy.FixedWindow,
+            "MOVING-WINDOW" => RateLimitStrategy.MovingWindow,
+            "SLIDING-WINDOW-COUNTER" => RateLimitStrategy.SlidingWindowCounter,
+            _ => Enum<RateLimitStrategy>(setting),
+        };
+
+    private static RetryAfterFormat RetryAfter(IConfigurationSection setting) =>
+        (setting.Value ?? "").Trim().ToUpperInvariant() switch
+        {
+            "HTTP-DATE" => RetryAfterFormat.HttpDate,
+            "DELTA-SECONDS" => RetryAfterFormat.DeltaSeconds,
+            _ => Enum<RetryAfterFormat>(setting),
+        };
+
+    private static TEnum Enum<TEnum>(IConfigurationSection setting)
+        where TEnum : struct, Enum
+    {
+        var value = setting.Value ?? "";
+        if (!value.AsSpan().ContainsAnyInRange('0', '9') && System.Enum.TryParse<TEnum>(value, ignoreCase: true, out var parsed))
+        {
+            return parsed;
+        }
+
+        throw Invalid(setting, $"is not one of {string.Join(", ", System.Enum.GetNames<TEnum>())}");
+    }
+
+    private static bool Bool(IConfigurationSection setting) =>
+        bool.TryParse(setting.Value, out var value) ? value : throw Invalid(setting, "is not true or false");
+
+    private static Func<Microsoft.AspNetCore.Http.HttpContext, int> Cost(IConfigurationSection setting)
+    {
+        if (!int.TryParse(setting.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var cost))
+        {
+            throw Invalid(setting, "is not a cost; use a whole number of 0 or more");
+        }
+
+        return _ => cost;
+    }
+
+    private static string Text(IConfigurationSection setting) =>
+        string.IsNullOrWhiteSpace(setting.Value) ? throw Invalid(setting, "is empty") : setting.Value.Trim();
+
+    private static OptionsValidationException Invalid(IConfigurationSection setting, string problem)
+    {
+        var value = setting.Value is { } v ? $" '{(v.Length > 100 ? v[..100] + "…" : v)}'" : "";
+        var message = $"Configuration value {Path(setting)}{value} {problem}.";
+        return new OptionsValidationException(Path(setting), typeof(RateLimitOptions), [message]);
+    }
+
+    private static string Path(IConfigurationSection setting) => setting.Path;
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>Checks <see cref="RateLimitOptions"/> at startup and names every bad option.</summary>
+internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RateLimitOptions options)
+    {
+        var failures = new List<string>();
+        Require(failures, System.Enum.IsDefined(options.Backend), $"RateLimitOptions.Backend ({options.Backend}) is not a backend.");
+        Require(failures, System.Enum.IsDefined(options.Strategy), $"RateLimitOptions.Strategy ({options.Strategy}) is not a strategy.");
+        Require(failures, System.Enum.IsDefined(options.RetryAfterFormat), $"RateLimitOptions.RetryAfterFormat ({options.RetryAfterFormat}) is not a format.");
+        Require(failures, options.HeaderFields is > 0 and <= RateLimitHeaderFields.Both, $"RateLimitOptions.HeaderFields ({options.HeaderFields}) names no header fields.");
+        Require(failures, options.KeySelector is not null, "RateLimitOptions.KeySelector is required.");
+        Require(failures, options.KeyPrefix is not null, "RateLimitOptions.KeyPrefix may be empty but not null.");
+        Require(failures, options.RequestFilters.All(f => f is not null), "RateLimitOptions.RequestFilters holds a null filter.");
+        foreach (var (header, value) in new[]
+        {
+            (nameof(RateLimitHeaderNames.Limit), options.HeaderNames.Limit), (nameof(RateLimitHeaderNames.Remaining), options.HeaderNames.Remaining),
+            (nameof(RateLimitHeaderNames.Reset), options.HeaderNames.Reset), (nameof(RateLimitHeaderNames.RetryAfter), options.HeaderNames.RetryAfter),
+        })
+        {
+            Require(failures, IsToken(value), $"RateLimitOptions.HeaderNames.{header} ('{value}') is not a valid header name.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Require(List<string> failures, bool condition, string failure)
+    {
+        if (!condition)
+        {
+            failures.Add(failure);
+        }
+    }
+
+    // RFC 9110 token characters.
+    private static bool IsToken(string? value) =>
+        !string.IsNullOrEmpty(value) && value.All(c => c is > ' ' and < '\u007F' && !"\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal));
+}

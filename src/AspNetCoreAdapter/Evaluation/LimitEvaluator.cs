@@ -1,0 +1,350 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.RateLimit.Grains;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// Decides a request as Flask-Limiter does: the limits the middleware phase would evaluate (application limits, and group
+/// and default limits of endpoints without limits of their own), then the endpoint's own limits as its decorator phase would.
+/// Each phase tests the meta limits first, then counts its limits shortest granularity first.
+/// </summary>
+internal sealed class LimitEvaluator(
+    IRateLimitStore store,
+    IOptions<RateLimitOptions> options,
+    TimeProvider time,
+    LimitTextCache texts,
+    MetaBlockCache blocked,
+    ILogger<LimitEvaluator> logger)
+{
+    private readonly RateLimitOptions _options = options.Value;
+    private readonly LimiterLimits _limits = new(options.Value);
+
+    public IRateLimitStore Store => store;
+
+    public async ValueTask<Breach?> EvaluateRequestAsync(HttpContext context, RateLimitRequestState state)
+    {
+        var plan = state.Plan;
+        var method = context.Request.Method;
+        var middlewarePhase = new List<ResolvedLimit>();
+        if (!plan.IsExempt(ExemptionScope.Application))
+        {
+            Resolve(context, state, _limits.Application, middlewarePhase);
+        }
+
+        // An endpoint whose own limits resolve to nothing for this request (a dynamic limit returned no text, or text that
+        // did not parse) is treated as one without limits of its own, as Flask-Limiter's decorator does.
+        var routeLimits = new List<ResolvedLimit>();
+        var decorated = plan.RouteLimits.Count > 0 && Resolve(context, state, plan.RouteLimits, routeLimits) && routeLimits.Count > 0;
+        if (!decorated)
+        {
+            Resolve(context, state, plan.GroupLimits, middlewarePhase);
+            if (!plan.IsExempt(ExemptionScope.Default) && plan.GroupLimitsAllAdditive)
+            {
+                Resolve(context, state, _limits.Default, middlewarePhase);
+            }
+        }
+
+        var breach = await EvaluatePhaseAsync(context, state, middlewarePhase, _limits.Meta).ConfigureAwait(false);
+        if (breach is not null || !decorated)
+        {
+            return breach;
+        }
+
+        var noneForThisMethod = routeLimits.TrueForAll(l => !l.Definition.AppliesTo(method));
+        var decoratorPhase = routeLimits;
+        var allAdditive = plan.RouteLimitsAllAdditive;
+        if (allAdditive)
+        {
+            Resolve(context, state, plan.GroupLimits, decoratorPhase);
+            allAdditive = plan.GroupLimitsAllAdditive;
+        }
+
+        if (!plan.IsExempt(ExemptionScope.Default) && (allAdditive || noneForThisMethod))
+        {
+            Resolve(context, state, _limits.Default, decoratorPhase);
+        }
+
+        // The limiter's meta limits were tested a moment ago in the middleware phase; only the route limits' own are new here.
+        return await EvaluatePhaseAsync(context, state, decoratorPhase, metaLimits: []).ConfigureAwait(false);
+    }
+
+    /// <summary>Evaluates limits checked from a handler, as Flask-Limiter's context manager does.</summary>
+    public ValueTask<Breach?> EvaluateInHandlerAsync(HttpContext context, RateLimitRequestState state, LimitDefinition definition, IReadOnlyList<RateLimitItem> items)
+    {
+        var limits = new List<ResolvedLimit>(items.Count);
+        foreach (var item in items)
+        {
+            limits.Add(new ResolvedLimit(definition, item));
+        }
+
+        return EvaluatePhaseAsync(context, state, limits, _limits.Meta);
+    }
+
+    private async ValueTask<Breach?> EvaluatePhaseAsync(
+        HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits, IReadOnlyList<LimitDefinition> metaLimits)
+    {
+        if (!state.Plan.IsExempt(ExemptionScope.Meta))
+        {
+            var metaBreach = await CheckMetaLimitsAsync(context, state, metaLimits).ConfigureAwait(false)
+                ?? await CheckAttachedMetaLimitsAsync(context, state, limits).ConfigureAwait(false);
+            if (metaBreach is not null)
+            {
+                return metaBreach;
+            }
+        }
+
+        if (limits.Count == 0)
+        {
+            // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
+            state.CurrentLimits = [];
+            state.CurrentLimit = null;
+            return null;
+        }
+
+        // Stable, by granularity only (Flask-Limiter compares GRANULARITY.seconds): "1 per 2 hours" and "5 per 1 hour" tie.
+        var sorted = limits.OrderBy(l => l.Item.Granularity.Seconds).ToList();
+        var method = context.Request.Method;
+        var evaluated = new List<RequestLimit>(sorted.Count);
+        List<(ResolvedLimit Resolved, RequestLimit Limit)>? failed = null;
+        foreach (var resolved in sorted)
+        {
+            var definition = resolved.Definition;
+            if (!definition.AppliesTo(method) || definition.ExemptWhen?.Invoke(context) == true)
+            {
+                continue;
+            }
+
+            if (WindowFor(context, state, resolved) is not { } window)
+            {
+                continue;
+            }
+
+            var cost = definition.CostFor(context);
+            var decision = definition.DeductWhen is null
+                ? await store.HitAsync(window, cost).ConfigureAwait(false)
+                : await store.TestAsync(window, cost).ConfigureAwait(false);
+            var limit = new RequestLimit(window, definition.Shared, !decision.Allowed, decision.Stats);
+            evaluated.Add(limit);
+            if (definition.DeductWhen is { } predicate)
+            {
+                state.AddDeduction(new PendingDeduction(limit, cost, predicate));
+            }
+
+            if (!decision.Allowed)
+            {
+                RateLimitLog.LimitExceeded(logger, resolved.Item.ToString(), window.Key, window.Scope);
+                (failed ??= []).Add((resolved, limit));
+                if (_options.FailOnFirstBreach)
+                {
+                    break;
+                }
+            }
+        }
+
+        state.CurrentLimits = evaluated;
+        state.CurrentLimit = failed is not null ? failed[^1].Limit : evaluated.Find(l => !l.Shared) ?? evaluated.FirstOrDefault();
+
+        return failed is null ? null : Reject(context, failed);
+    }
+
+    private Breach Reject(HttpContext context, List<(ResolvedLimit Resolved, RequestLimit Limit)> failed)
+    {
+        IResult? response = null;
+        foreach (var (resolved, limit) in failed)
+        {
+            response = RunCallback(_options.OnBreach, context, limit, response, meta: false);
+            if (resolved.Definition.OnBreach != _options.OnBreach)
+            {
+                response = RunCallback(resolved.Definition.OnBreach, context, limit, response, meta: false);
+            }
+        }
+
+        // One breach per rejected request, whatever the number of broken limits.
+        RecordBreaches(context, _limits.Meta);
+        foreach (var (resolved, _) in failed)
+        {
+            RecordBreaches(context, resolved.Definition.MetaDefinitions);
+        }
+
+        var reported = failed[0];
+        foreach (var candidate in failed)
+        {
+            if (candidate.Resolved.Item.Granularity.Seconds < reported.Resolved.Item.Granularity.Seconds)
+            {
+                reported = candidate;
+            }
+        }
+
+        return new Breach(reported.Limit, reported.Resolved.Definition.Describe(context, reported.Resolved.Item), response);
+    }
+
+    private async ValueTask<Breach?> CheckAttachedMetaLimitsAsync(HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits)
+    {
+        foreach (var resolved in limits)
+        {
+            if (resolved.Definition.MetaLimits.Count > 0
+                && await CheckMetaLimitsAsync(context, state, resolved.Definition.MetaDefinitions).ConfigureAwait(false) is { } breach)
+            {
+                return breach;
+            }
+        }
+
+        return null;
+    }
+
+    private async ValueTask<Breach?> CheckMetaLimitsAsync(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits)
+    {
+        if (metaLimits.Count == 0)
+        {
+            return null;
+        }
+
+        var resolved = new List<ResolvedLimit>();
+        Resolve(context, state, metaLimits, resolved);
+        foreach (var meta in resolved)
+        {
+            if (meta.Definition.ExemptWhen?.Invoke(context) == true || WindowFor(context, state, meta) is not { } window)
+            {
+                continue;
+            }
+
+            var grainKey = window.ToGrainKey();
+            var now = time.GetUtcNow();
+            WindowStats stats;
+            if (blocked.IsBlocked(grainKey, now, out var until))
+            {
+                stats = new WindowStats(0, until);
+            }
+            else
+            {
+                var decision = await store.CheckMetaAsync(window, meta.Definition.CostFor(context)).ConfigureAwait(false);
+                if (decision.Allowed)
+                {
+                    continue;
+                }
+
+                stats = decision.Stats;
+                blocked.Block(grainKey, stats.ResetAt, now);
+            }
+
+            var limit = new RequestLimit(window, shared: true, breached: true, stats);
+            state.CurrentLimit = limit;
+            state.CurrentLimits = [limit];
+            RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), window.Key, state.Endpoint);
+            var response = RunCallback(meta.Definition.OnBreach ?? _options.OnMetaBreach, context, limit, null, meta: true);
+            return new Breach(limit, meta.Definition.Describe(context, meta.Item), response);
+        }
+
+        return null;
+    }
+
+    private void RecordBreaches(HttpContext context, IReadOnlyList<LimitDefinition> metaLimits)
+    {
+        if (metaLimits.Count == 0)
+        {
+            return;
+        }
+
+        var resolved = new List<ResolvedLimit>();
+        Resolve(context, state: null, metaLimits, resolved);
+        foreach (var meta in resolved)
+        {
+            if (meta.Definition.ExemptWhen?.Invoke(context) != true && WindowFor(context, null, meta) is { } window)
+            {
+                store.RecordBreach(window);
+            }
+        }
+    }
+
+    private IResult? RunCallback(Func<BreachContext, IResult?>? callback, HttpContext context, RequestLimit limit, IResult? current, bool meta)
+    {
+        if (callback is null)
+        {
+            return current;
+        }
+
+        try
+        {
+            return callback(new BreachContext(context, limit)) ?? current;
+        }
+        catch (Exception e) when (_options.SwallowErrors)
+        {
+            if (meta)
+            {
+                RateLimitLog.OnMetaBreachFailed(logger, e.Message, e);
+            }
+            else
+            {
+                RateLimitLog.OnBreachFailed(logger, e.Message, e);
+            }
+
+            return current;
+        }
+    }
+
+    /// <summary>The window a limit counts in for this request; <see langword="null"/> (logged) when its key or scope is empty.</summary>
+    private RateLimitWindowKey? WindowFor(HttpContext context, RateLimitRequestState? state, ResolvedLimit resolved)
+    {
+        var definition = resolved.Definition;
+        var endpoint = state?.Endpoint ?? context.Features.Get<RateLimitRequestState>()?.Endpoint ?? "";
+        var scope = ScopeFor(definition, endpoint, context.Request.Method);
+        var key = (definition.KeySelector ?? _options.KeySelector)(context);
+        if (string.IsNullOrEmpty(scope) || string.IsNullOrEmpty(key))
+        {
+            RateLimitLog.EmptyKeyOrScope(logger, resolved.Item.ToString());
+            return null;
+        }
+
+        var prefix = definition.Kind == LimitKind.Meta ? "" : _options.KeyPrefix;
+        return new RateLimitWindowKey(_options.Strategy, resolved.Item, scope, key, prefix);
+    }
+
+    private static string ScopeFor(LimitDefinition definition, string endpoint, string method)
+    {
+        var limitScope = definition.ScopeSelector is { } selector ? selector(endpoint) : definition.Scope;
+        var scope = string.IsNullOrEmpty(limitScope) ? endpoint
+            : definition.Shared ? limitScope
+            : string.Concat(endpoint, ":", limitScope);
+        return definition.PerMethod ? string.Concat(scope, ":", method.ToUpperInvariant()) : scope;
+    }
+
+    /// <summary>Adds the items of <paramref name="definitions"/>; <see langword="false"/> if a dynamic limit did not parse (logged).</summary>
+    private bool Resolve(HttpContext context, RateLimitRequestState? state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
+    {
+        var allLoaded = true;
+        foreach (var definition in definitions)
+        {
+            if (definition.Value.Provider is not { } provider)
+            {
+                foreach (var item in definition.Value.Items)
+                {
+                    into.Add(new ResolvedLimit(definition, item));
+                }
+
+                continue;
+            }
+
+            var text = provider(context);
+            if (string.IsNullOrEmpty(text))
+            {
+                continue;
+            }
+
+            if (!texts.TryParse(text, out var items, out var error))
+            {
+                RateLimitLog.InvalidDynamicLimit(logger, state?.Endpoint ?? definition.Origin, error!);
+                allLoaded = false;
+                continue;
+            }
+
+            foreach (var item in items)
+            {
+                into.Add(new ResolvedLimit(definition, item));
+            }
+        }
+
+        return allLoaded;
+    }
+}

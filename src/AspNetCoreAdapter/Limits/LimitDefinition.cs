@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>One configured limit with everything that decides how it is counted: Flask-Limiter's <c>Limit</c>.</summary>
+internal sealed class LimitDefinition
+{
+    private IReadOnlyList<LimitDefinition>? _metaDefinitions;
+
+    public LimitDefinition(LimitKind kind, RateLimitValue value)
+    {
+        Kind = kind;
+        Value = value;
+    }
+
+    public LimitKind Kind { get; }
+
+    public RateLimitValue Value { get; }
+
+    /// <summary>Shared limits count under their scope name alone; the others under the endpoint (plus the scope).</summary>
+    public bool Shared { get; set; }
+
+    public string? Scope { get; set; }
+
+    /// <summary>Picks the scope from the endpoint identifier (a dynamic scope).</summary>
+    public Func<string, string?>? ScopeSelector { get; set; }
+
+    public bool PerMethod { get; set; }
+
+    /// <summary>Upper-case methods the limit applies to; <see langword="null"/> for all.</summary>
+    public IReadOnlySet<string>? Methods { get; set; }
+
+    public int Cost { get; set; } = 1;
+
+    public Func<HttpContext, int>? CostSelector { get; set; }
+
+    public Func<HttpContext, bool>? ExemptWhen { get; set; }
+
+    public Func<HttpResponse, bool>? DeductWhen { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    public Func<HttpContext, string>? ErrorMessageSelector { get; set; }
+
+    public bool OverrideDefaults { get; set; } = true;
+
+    public Func<HttpContext, string?>? KeySelector { get; set; }
+
+    public IReadOnlyList<RateLimitValue> MetaLimits { get; set; } = [];
+
+    public Func<BreachContext, IResult?>? OnBreach { get; set; }
+
+    /// <summary>The meta limits as definitions, keyed like this limit; built on first use, after the builder has run.</summary>
+    public IReadOnlyList<LimitDefinition> MetaDefinitions =>
+        _metaDefinitions ??= [.. MetaLimits.Select(value => LimiterLimits.MetaDefinition(value, KeySelector))];
+
+    /// <summary>Where the limit applies, for error messages: an endpoint, a group, the options.</summary>
+    public string Origin { get; set; } = "";
+
+    /// <summary>Whether the limit applies to <paramref name="method"/> (Flask-Limiter's <c>methods</c>).</summary>
+    public bool AppliesTo(string method) => Methods is null || Methods.Contains(method);
+
+    /// <summary>The text of a 429 caused by this limit.</summary>
+    public string Describe(HttpContext context, RateLimitItem item) =>
+        ErrorMessageSelector?.Invoke(context) ?? ErrorMessage ?? item.ToString();
+
+    public int CostFor(HttpContext context)
+    {
+        var cost = CostSelector?.Invoke(context) ?? Cost;
+        if (cost < 0)
+        {
+            throw new InvalidOperationException($"The cost of rate limit {Value} ({Origin}) must be zero or more, but its cost function returned {cost}.");
+        }
+
+        return cost;
+    }
+}

@@ -1,0 +1,10 @@
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>Where a limit comes from; decides its scope and the order it is evaluated in.</summary>
+internal enum LimitKind
+{
+    Application,
+    Default,
+    Route,
+    Meta,
+}

@@ -1,0 +1,79 @@
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// Limits a controller, an action or a minimal-API handler (Flask-Limiter's <c>@limiter.limit</c>). May repeat. On a
+/// controller it applies to every action; its counters are per endpoint identifier, so actions sharing a route template
+/// share them unless <see cref="PerMethod"/> is set. A malformed limit fails the application's start.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = true, Inherited = true)]
+public class RateLimitAttribute : Attribute, IRouteLimitMetadata
+{
+    private LimitDefinition? _definition;
+
+    /// <summary>Limits the target to <paramref name="limit"/>, e.g. <c>10/second</c> or <c>1/second;100/hour</c>.</summary>
+    public RateLimitAttribute(string limit) => Limit = limit;
+
+    /// <summary>The limit in rate-limit notation.</summary>
+    public string Limit { get; }
+
+    /// <summary>Counts each HTTP method separately.</summary>
+    public bool PerMethod { get; set; }
+
+    /// <summary>The HTTP methods the limit applies to; all when empty.</summary>
+    public string[]? Methods { get; set; }
+
+    /// <summary>What one request costs. Default 1.</summary>
+    public int Cost { get; set; } = 1;
+
+    /// <summary>Whether the limit replaces the default limits. Default <see langword="true"/>.</summary>
+    public bool OverrideDefaults { get; set; } = true;
+
+    /// <summary>The text of the 429 instead of the limit's own text.</summary>
+    public string? ErrorMessage { get; set; }
+
+    /// <summary>A sub-scope: the limit counts under <c>endpoint:scope</c>.</summary>
+    public string? Scope { get; set; }
+
+    object? IRouteLimitMetadata.Group => null;
+
+    /// <summary>Whether the counter is shared under <see cref="Scope"/> alone.</summary>
+    private protected virtual bool Shared => false;
+
+    LimitDefinition IRouteLimitMetadata.GetDefinition() => _definition ??= CreateDefinition();
+
+    private LimitDefinition CreateDefinition()
+    {
+        var origin = $"[{GetType().Name.Replace("Attribute", "", StringComparison.Ordinal)}(\"{Limit}\")]";
+        RateLimitValue value;
+        try
+        {
+            value = RateLimitValue.Parse(Limit);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"Invalid limit in {origin}: {e.Message}", e);
+        }
+
+        if (Cost < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Cost), Cost, $"The cost of {origin} must be zero or more.");
+        }
+
+        if (Shared && string.IsNullOrEmpty(Scope))
+        {
+            throw new ArgumentException($"{origin} needs a scope.", nameof(Scope));
+        }
+
+        return new LimitDefinition(LimitKind.Route, value)
+        {
+            Shared = Shared,
+            Scope = string.IsNullOrEmpty(Scope) ? null : Scope,
+            PerMethod = PerMethod,
+            Methods = Methods is { Length: > 0 } ? RateLimitBuilder.NormalizeMethods(Methods) : null,
+            Cost = Cost,
+            OverrideDefaults = OverrideDefaults,
+            ErrorMessage = ErrorMessage,
+            Origin = origin,
+        };
+    }
+}

@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// The limiter's settings: Flask-Limiter's <c>Limiter</c> arguments in .NET form. Bound from the <c>RateLimit</c>
+/// configuration section by <c>AddOrleansRateLimiting</c>, then adjusted by its delegate, and validated at startup.
+/// </summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>The configuration section bound by default.</summary>
+    public const string SectionName = "RateLimit";
+
+    /// <summary>When <see langword="false"/>, no request is limited and no header is written. Default <see langword="true"/>.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Where windows are counted. Default <see cref="RateLimitBackend.Orleans"/>.</summary>
+    public RateLimitBackend Backend { get; set; } = RateLimitBackend.Orleans;
+
+    /// <summary>Whom limits count, unless a limit names its own selector. Default <see cref="KeySelectors.RemoteAddress"/>.</summary>
+    public Func<HttpContext, string?> KeySelector { get; set; } = KeySelectors.RemoteAddress;
+
+    /// <summary>How windows count. Default <see cref="RateLimitStrategy.FixedWindow"/>.</summary>
+    public RateLimitStrategy Strategy { get; set; } = RateLimitStrategy.FixedWindow;
+
+    /// <summary>Limits for every endpoint without limits of its own, counted per endpoint.</summary>
+    public RateLimitList DefaultLimits { get; } = [];
+
+    /// <summary>Whether the default limits count each HTTP method separately.</summary>
+    public bool DefaultLimitsPerMethod { get; set; }
+
+    /// <summary>When it returns <see langword="true"/>, the default limits are skipped for the request.</summary>
+    public Func<HttpContext, bool>? DefaultLimitsExemptWhen { get; set; }
+
+    /// <summary>When set, the default limits are only tested before the endpoint runs, and spent after it if this returns <see langword="true"/> for the response.</summary>
+    public Func<HttpResponse, bool>? DefaultLimitsDeductWhen { get; set; }
+
+    /// <summary>What a request costs against the default limits. Default 1.</summary>
+    public Func<HttpContext, int>? DefaultLimitsCost { get; set; }
+
+    /// <summary>Limits shared by every endpoint (scope <c>global</c>).</summary>
+    public RateLimitList ApplicationLimits { get; } = [];
+
+    /// <summary>Whether the application limits count each HTTP method separately (scope <c>global:GET</c>).</summary>
+    public bool ApplicationLimitsPerMethod { get; set; }
+
+    /// <summary>When it returns <see langword="true"/>, the application limits are skipped for the request.</summary>
+    public Func<HttpContext, bool>? ApplicationLimitsExemptWhen { get; set; }
+
+    /// <summary>As <see cref="DefaultLimitsDeductWhen"/>, for the application limits.</summary>
+    public Func<HttpResponse, bool>? ApplicationLimitsDeductWhen { get; set; }
+
+    /// <summary>What a request costs against the application limits. Default 1.</summary>
+    public Func<HttpContext, int>? ApplicationLimitsCost { get; set; }
+
+    /// <summary>
+    /// Limits on how often a client may break limits: every request rejected by a limit counts one breach, and a client over a
+    /// meta limit gets 429 on every request until its meta window ends.
+    /// </summary>
+    public RateLimitList MetaLimits { get; } = [];
+
+    /// <summary>Called when a meta limit rejects a request; a non-null result is the response.</summary>
+    public Func<BreachContext, IResult?>? OnMetaBreach { get; set; }
+
+    /// <summary>Called for every broken limit; a non-null result is the response (a limit's own callback wins over this one).</summary>
+    public Func<BreachContext, IResult?>? OnBreach { get; set; }
+
+    /// <summary>Whether responses carry rate-limit headers. Default <see langword="false"/>, as in Flask-Limiter.</summary>
+    public bool HeadersEnabled { get; set; }
+
+    /// <summary>Which header fields are written when <see cref="HeadersEnabled"/>. Default <see cref="RateLimitHeaderFields.XRateLimit"/>.</summary>
+    public RateLimitHeaderFields HeaderFields { get; set; } = RateLimitHeaderFields.XRateLimit;
+
+    /// <summary>The names of the X-RateLimit fields.</summary>
+    public RateLimitHeaderNames HeaderNames { get; } = new();
+
+    /// <summary>The form of <c>Retry-After</c>. Default <see cref="RetryAfterFormat.DeltaSeconds"/>.</summary>
+    public RetryAfterFormat RetryAfterFormat { get; set; } = RetryAfterFormat.DeltaSeconds;
+
+    /// <summary>Put in front of every regular limit's key (not meta limits'), so that several limiters or apps can share one cluster.</summary>
+    public string KeyPrefix { get; set; } = "";
+
+    /// <summary>Whether evaluation stops at the first broken limit. Default <see langword="true"/>.</summary>
+    public bool FailOnFirstBreach { get; set; } = true;
+
+    /// <summary>Whether an error while limiting (a failing store or callback) is logged and the request let through instead of failing with 500.</summary>
+    public bool SwallowErrors { get; set; }
+
+    /// <summary>
+    /// Names the endpoint for scopes: default limits count per identifier. Returning <see langword="null"/> or empty skips
+    /// limiting for the request. Default: the endpoint's name, else its route pattern, else its display name.
+    /// </summary>
+    public Func<HttpContext, string?>? RequestIdentifier { get; set; }
+
+    /// <summary>When any filter returns <see langword="true"/>, the request is not limited at all (no meta limits, no headers).</summary>
+    public IList<Func<HttpContext, bool>> RequestFilters { get; } = [];
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.RateLimit.AspNetCore;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Orleans.RateLimit's ASP.NET Core limiter.</summary>
+public static class RateLimitServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the limiter: binds <see cref="RateLimitOptions"/> from the <c>RateLimit</c> configuration section, then applies
+    /// <paramref name="configure"/>, and validates the result when the host starts. With the Orleans backend (the default)
+    /// the limiter calls window grains through the registered <c>IGrainFactory</c>: a co-hosted silo's
+    /// (<c>builder.UseOrleans(s => s.AddRateLimitGrains())</c>) or an Orleans client's (<c>builder.UseOrleansClient(...)</c>).
+    /// Add the middleware with <c>app.UseOrleansRateLimiting()</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called twice.</exception>
+    public static IServiceCollection AddOrleansRateLimiting(this IServiceCollection services, Action<RateLimitOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(LimitEvaluator)))
+        {
+            throw new InvalidOperationException("AddOrleansRateLimiting() was called twice; configure the limiter in one call.");
+        }
+
+        services.AddSingleton<IConfigureOptions<RateLimitOptions>>(
+            sp => new RateLimitOptionsConfigurator(sp.GetRequiredService<IConfiguration>(), RateLimitOptions.SectionName));
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
+        services.AddOptions<RateLimitOptions>().ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<LimitTextCache>();
+        services.AddSingleton<MetaBlockCache>();
+        services.AddSingleton<MemoryRateLimitStore>();
+        services.AddSingleton<IRateLimitStore>(CreateStore);
+        services.AddSingleton<LimitEvaluator>();
+        services.AddSingleton<RateLimitHeaderWriter>();
+        services.AddSingleton<RateLimitResponseHook>();
+        services.AddSingleton<EndpointLimitValidator>();
+        services.AddSingleton<IRequestLimiter, RequestLimiter>();
+        return services;
+    }
+
+    private static IRateLimitStore CreateStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        if (options.Backend == RateLimitBackend.Memory)
+        {
+            return services.GetRequiredService<MemoryRateLimitStore>();
+        }
+
+        var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
+            "The Orleans rate-limit backend needs an IGrainFactory: host a silo with builder.UseOrleans(silo => silo.AddRateLimitGrains()), " +
+            "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
+        return new GrainRateLimitStore(grains, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+    }
+}

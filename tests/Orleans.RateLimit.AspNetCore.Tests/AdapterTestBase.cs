@@ -1,0 +1,81 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Orleans.RateLimit.AspNetCore.Tests;
+
+/// <summary>
+/// The base of every HTTP scenario: each scenario class is abstract and has two sealed subclasses, one per backend, so the
+/// same assertions hold for the in-memory store and for window grains on a 2-silo cluster.
+/// </summary>
+public abstract class AdapterTestBase(Backend backend)
+{
+    protected Backend Backend { get; } = backend;
+
+    /// <summary>Starts the app with the limiter configured by <paramref name="configure"/> and the endpoints of <paramref name="map"/>.</summary>
+    protected Task<TestApp> StartAsync(
+        Action<RateLimitOptions>? configure,
+        Action<WebApplication> map,
+        Action<WebApplicationBuilder>? builder = null) =>
+        TestApp.StartAsync(
+            Backend,
+            b =>
+            {
+                b.Services.AddOrleansRateLimiting(o =>
+                {
+                    if (Backend == Backend.Memory)
+                    {
+                        o.Backend = RateLimitBackend.Memory;
+                    }
+
+                    configure?.Invoke(o);
+                });
+                builder?.Invoke(b);
+            },
+            app =>
+            {
+                app.UseOrleansRateLimiting();
+                map(app);
+            });
+
+    /// <summary>Sends <paramref name="times"/> requests to <paramref name="path"/> and returns their status codes, e.g. <c>200 200 429</c>.</summary>
+    protected static async Task<string> StatusesAsync(HttpClient client, string path, int times, HttpMethod? method = null)
+    {
+        var statuses = new int[times];
+        for (var i = 0; i < times; i++)
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(method ?? HttpMethod.Get, path));
+            statuses[i] = (int)response.StatusCode;
+        }
+
+        return string.Join(' ', statuses);
+    }
+
+    protected static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path, HttpMethod? method = null, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    protected static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, HttpMethod? method = null, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    protected static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values)
+        : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(",", content)
+        : null;
+}
