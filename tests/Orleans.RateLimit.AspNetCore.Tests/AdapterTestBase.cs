@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.RateLimit.Grains;
 
 namespace Orleans.RateLimit.AspNetCore.Tests;
 
@@ -78,4 +80,35 @@ public abstract class AdapterTestBase(Backend backend)
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values)
         : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(",", content)
         : null;
+
+    /// <summary>
+    /// On grains a breach is counted by a one-way call, and the meta window opens when the grain runs it, by the fake clock;
+    /// moving the clock before then would open the window late. Waits until the meta windows of <paramref name="key"/> have
+    /// the given units remaining; on the memory store breaches are counted before the response, so there is nothing to wait for.
+    /// </summary>
+    protected async Task MetaBreachesCountedAsync(TestApp app, string key, params (string Limit, long Remaining)[] windows)
+    {
+        if (Backend != Backend.Grains)
+        {
+            return;
+        }
+
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var waited = Stopwatch.StartNew();
+        foreach (var (limit, remaining) in windows)
+        {
+            var window = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse(limit), "meta", key);
+            var grain = grains.GetGrain<IMetaLimitGrain>(window.ToGrainKey());
+            long seen;
+            while ((seen = (await grain.Stats()).Remaining) != remaining)
+            {
+                if (waited.Elapsed > TimeSpan.FromSeconds(10))
+                {
+                    throw new TimeoutException($"The meta window {limit} of {key} has {seen} remaining, not {remaining}.");
+                }
+
+                await Task.Delay(5);
+            }
+        }
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -32,11 +31,11 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
 
         // The first breach opens both meta windows; the second, half an hour later, fills the hourly one.
         Assert.Equal("200 200 429", await StatusesAsync(app.Client, "/a", 3));
-        await BreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 3));
         app.Clock.Advance(TimeSpan.FromMinutes(30));
         Assert.Equal("200 200", await StatusesAsync(app.Client, "/a", 2));
         Assert.Equal("429 2 per 1 minute", await OutcomeAsync(app.Client, "/a"));
-        await BreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0), ("4/day", 2));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0), ("4/day", 2));
 
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/b"));
@@ -49,10 +48,10 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
 
         // Third breach at 1 h; the fourth at 2 h falls in a new hourly window but fills the daily one.
         Assert.Equal("200 200 429", await StatusesAsync(app.Client, "/a", 3));
-        await BreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 1));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 1));
         app.Clock.Advance(TimeSpan.FromHours(1));
         Assert.Equal("200 200 429", await StatusesAsync(app.Client, "/a", 3));
-        await BreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 0));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 1), ("4/day", 0));
         Assert.Equal("429 4 per 1 day", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 4 per 1 day", await OutcomeAsync(app.Client, "/b"));
 
@@ -80,7 +79,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
-        await BreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0), ("5/day", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0), ("5/day", 3));
 
         // Had the three meta rejections counted, the daily window would hold five breaches and block this.
         app.Clock.Advance(TimeSpan.FromHours(1));
@@ -103,12 +102,12 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
         Assert.Equal("429 1 per 1 minute", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
         Assert.Equal("429 1 per 1 minute", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
-        await BreachesCountedAsync(app, "alice", ("2/hour", 0));
+        await MetaBreachesCountedAsync(app, "alice", ("2/hour", 0));
 
         // The same address with another key is a client of its own.
         Assert.Equal("200", await OutcomeAsync(app.Client, "/a", ("X-Client", "bob")));
         Assert.Equal("429 1 per 1 minute", await OutcomeAsync(app.Client, "/a", ("X-Client", "bob")));
-        await BreachesCountedAsync(app, "bob", ("2/hour", 1));
+        await MetaBreachesCountedAsync(app, "bob", ("2/hour", 1));
 
         app.Clock.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
@@ -263,37 +262,6 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             Assert.Equal("0", Header(blocked, "X-RateLimit-Remaining"));
             Assert.Equal(reset, Header(blocked, "X-RateLimit-Reset"));
             Assert.Equal("3000", Header(blocked, "Retry-After"));
-        }
-    }
-
-    /// <summary>
-    /// On grains a breach is counted by a one-way call, and the meta window opens when the grain runs it, by the fake clock;
-    /// moving the clock before then would open the window late. Waits until the meta windows of <paramref name="key"/> have
-    /// the given units remaining; on the memory store breaches are counted before the response, so there is nothing to wait for.
-    /// </summary>
-    private async Task BreachesCountedAsync(TestApp app, string key, params (string Limit, long Remaining)[] windows)
-    {
-        if (Backend != Backend.Grains)
-        {
-            return;
-        }
-
-        var grains = app.Services.GetRequiredService<IGrainFactory>();
-        var waited = Stopwatch.StartNew();
-        foreach (var (limit, remaining) in windows)
-        {
-            var window = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse(limit), "meta", key);
-            var grain = grains.GetGrain<IMetaLimitGrain>(window.ToGrainKey());
-            long seen;
-            while ((seen = (await grain.Stats()).Remaining) != remaining)
-            {
-                if (waited.Elapsed > TimeSpan.FromSeconds(10))
-                {
-                    throw new TimeoutException($"The meta window {limit} of {key} has {seen} remaining, not {remaining}.");
-                }
-
-                await Task.Delay(5);
-            }
         }
     }
 
