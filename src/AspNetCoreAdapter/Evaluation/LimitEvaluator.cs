@@ -95,14 +95,6 @@ internal sealed class LimitEvaluator(
             }
         }
 
-        if (limits.Count == 0)
-        {
-            // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
-            state.CurrentLimits = [];
-            state.CurrentLimit = null;
-            return null;
-        }
-
         // Stable, by granularity only (Flask-Limiter compares GRANULARITY.seconds): "1 per 2 hours" and "5 per 1 hour" tie.
         var sorted = limits.OrderBy(l => l.Item.Granularity.Seconds).ToList();
         var method = context.Request.Method;
@@ -143,13 +135,14 @@ internal sealed class LimitEvaluator(
             }
         }
 
+        // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
         state.CurrentLimits = evaluated;
         state.CurrentLimit = failed is not null ? failed[^1].Limit : evaluated.Find(l => !l.Shared) ?? evaluated.FirstOrDefault();
 
-        return failed is null ? null : Reject(context, failed);
+        return failed is null ? null : Reject(context, state, failed);
     }
 
-    private Breach Reject(HttpContext context, List<(ResolvedLimit Resolved, RequestLimit Limit)> failed)
+    private Breach Reject(HttpContext context, RateLimitRequestState state, List<(ResolvedLimit Resolved, RequestLimit Limit)> failed)
     {
         IResult? response = null;
         foreach (var (resolved, limit) in failed)
@@ -162,10 +155,10 @@ internal sealed class LimitEvaluator(
         }
 
         // One breach per rejected request, whatever the number of broken limits.
-        RecordBreaches(context, _limits.Meta);
+        RecordBreaches(context, state, _limits.Meta);
         foreach (var (resolved, _) in failed)
         {
-            RecordBreaches(context, resolved.Definition.MetaDefinitions);
+            RecordBreaches(context, state, resolved.Definition.MetaDefinitions);
         }
 
         var reported = failed[0];
@@ -240,7 +233,7 @@ internal sealed class LimitEvaluator(
         return null;
     }
 
-    private void RecordBreaches(HttpContext context, IReadOnlyList<LimitDefinition> metaLimits)
+    private void RecordBreaches(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits)
     {
         if (metaLimits.Count == 0)
         {
@@ -248,10 +241,10 @@ internal sealed class LimitEvaluator(
         }
 
         var resolved = new List<ResolvedLimit>();
-        Resolve(context, state: null, metaLimits, resolved);
+        Resolve(context, state, metaLimits, resolved);
         foreach (var meta in resolved)
         {
-            if (meta.Definition.ExemptWhen?.Invoke(context) != true && WindowFor(context, null, meta) is { } window)
+            if (meta.Definition.ExemptWhen?.Invoke(context) != true && WindowFor(context, state, meta) is { } window)
             {
                 store.RecordBreach(window);
             }
@@ -285,11 +278,10 @@ internal sealed class LimitEvaluator(
     }
 
     /// <summary>The window a limit counts in for this request; <see langword="null"/> (logged) when its key or scope is empty.</summary>
-    private RateLimitWindowKey? WindowFor(HttpContext context, RateLimitRequestState? state, ResolvedLimit resolved)
+    private RateLimitWindowKey? WindowFor(HttpContext context, RateLimitRequestState state, ResolvedLimit resolved)
     {
         var definition = resolved.Definition;
-        var endpoint = state?.Endpoint ?? context.Features.Get<RateLimitRequestState>()?.Endpoint ?? "";
-        var scope = ScopeFor(definition, endpoint, context.Request.Method);
+        var scope = ScopeFor(definition, state.Endpoint, context.Request.Method);
         var key = (definition.KeySelector ?? _options.KeySelector)(context);
         if (string.IsNullOrEmpty(scope) || string.IsNullOrEmpty(key))
         {
@@ -311,7 +303,7 @@ internal sealed class LimitEvaluator(
     }
 
     /// <summary>Adds the items of <paramref name="definitions"/>; <see langword="false"/> if a dynamic limit did not parse (logged).</summary>
-    private bool Resolve(HttpContext context, RateLimitRequestState? state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
+    private bool Resolve(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
     {
         var allLoaded = true;
         foreach (var definition in definitions)
@@ -334,7 +326,7 @@ internal sealed class LimitEvaluator(
 
             if (!texts.TryParse(text, out var items, out var error))
             {
-                RateLimitLog.InvalidDynamicLimit(logger, state?.Endpoint ?? definition.Origin, error!);
+                RateLimitLog.InvalidDynamicLimit(logger, state.Endpoint, error!);
                 allLoaded = false;
                 continue;
             }
