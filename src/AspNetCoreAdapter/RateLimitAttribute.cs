@@ -9,6 +9,7 @@ namespace Orleans.RateLimit.AspNetCore;
 public class RateLimitAttribute : Attribute, IRouteLimitMetadata
 {
     private LimitDefinition? _definition;
+    private RateLimitFailureMode? _failureMode;
 
     /// <summary>Limits the target to <paramref name="limit"/>, e.g. <c>10/second</c> or <c>1/second;100/hour</c>.</summary>
     public RateLimitAttribute(string limit) => Limit = limit;
@@ -33,6 +34,13 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
 
     /// <summary>A sub-scope: the limit counts under <c>endpoint:scope</c>.</summary>
     public string? Scope { get; set; }
+
+    /// <summary>What the limit does while its window can't be reached. Default: the limiter's <see cref="RateLimitOptions.FailureMode"/>.</summary>
+    public RateLimitFailureMode FailureMode
+    {
+        get => _failureMode ?? RateLimitFailureMode.FallbackToMemory;
+        set => _failureMode = value;
+    }
 
     object? IRouteLimitMetadata.Group => null;
 
@@ -59,6 +67,11 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             throw new ArgumentOutOfRangeException(nameof(Cost), Cost, $"The cost of {origin} must be zero or more.");
         }
 
+        if (_failureMode is { } mode && !Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(FailureMode), mode, $"The failure mode of {origin} is not a failure mode.");
+        }
+
         if (Shared && string.IsNullOrEmpty(Scope))
         {
             throw new ArgumentException($"{origin} needs a scope.", nameof(Scope));
@@ -73,6 +86,7 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             Cost = Cost,
             OverrideDefaults = OverrideDefaults,
             ErrorMessage = ErrorMessage,
+            FailureMode = _failureMode,
             Origin = origin,
         };
     }

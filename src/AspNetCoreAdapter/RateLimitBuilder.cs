@@ -130,6 +130,19 @@ public sealed class RateLimitBuilder
         return this;
     }
 
+    /// <summary>What the limit does while its window can't be reached, instead of the limiter's <see cref="RateLimitOptions.FailureMode"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a failure mode.</exception>
+    public RateLimitBuilder FailureMode(RateLimitFailureMode mode)
+    {
+        if (!Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Not a rate-limit failure mode.");
+        }
+
+        Definition.FailureMode = mode;
+        return this;
+    }
+
     internal static FrozenSet<string> NormalizeMethods(IEnumerable<string> methods)
     {
         var normalized = new List<string>();

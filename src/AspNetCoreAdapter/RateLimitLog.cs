@@ -34,4 +34,19 @@ internal static partial class RateLimitLog
 
     [LoggerMessage(10, LogLevel.Information, "meta limit {Limit} ({Key}) exceeded at endpoint: {Endpoint}")]
     public static partial void MetaLimitExceeded(ILogger logger, string limit, string key, string endpoint);
+
+    [LoggerMessage(11, LogLevel.Warning, "Rate limit storage unreachable - falling back to in-memory storage")]
+    public static partial void FallingBackToMemory(ILogger logger, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Information, "Rate limit storage recovered")]
+    public static partial void StorageRecovered(ILogger logger);
+
+    [LoggerMessage(13, LogLevel.Warning, "Rate limit storage unreachable - limits fail by their failure mode until it recovers")]
+    public static partial void StorageUnreachable(ILogger logger, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Debug, "Rate limit storage still unreachable; next probe in {Delay}")]
+    public static partial void ProbeFailed(ILogger logger, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Warning, "Request rejected with 503: a limit that fails closed could not be checked. {Reason}")]
+    public static partial void FailedClosed(ILogger logger, string reason);
 }

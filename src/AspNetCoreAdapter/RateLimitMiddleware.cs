@@ -83,6 +83,12 @@ internal sealed class RateLimitMiddleware
         {
             breach = await _evaluator.EvaluateRequestAsync(context, state).ConfigureAwait(false);
         }
+        catch (RateLimitStorageUnavailableException e) when (e.FailedClosed)
+        {
+            RateLimitLog.FailedClosed(_logger, e.Message);
+            await RateLimitProblem.Unavailable().ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
         catch (Exception e) when (_options.SwallowErrors)
         {
             RateLimitLog.RateLimitErrorSwallowed(_logger, e);
@@ -111,6 +117,11 @@ internal sealed class RateLimitMiddleware
         catch (RateLimitExceededException e) when (!context.Response.HasStarted)
         {
             await RejectAsync(context, new Breach(e.Limit, e.Description, e.Response)).ConfigureAwait(false);
+        }
+        catch (RateLimitStorageUnavailableException e) when (e.FailedClosed && !context.Response.HasStarted)
+        {
+            RateLimitLog.FailedClosed(_logger, e.Message);
+            await RateLimitProblem.Unavailable().ExecuteAsync(context).ConfigureAwait(false);
         }
     }
 

@@ -87,6 +87,31 @@ public sealed class RateLimitOptions
     public bool SwallowErrors { get; set; }
 
     /// <summary>
+    /// Whether windows are counted in this process while the cluster can't be reached, with the limits they would have had
+    /// (Flask-Limiter's <c>in_memory_fallback_enabled</c>). Giving <see cref="InMemoryFallback"/> limits enables it too.
+    /// Default <see langword="false"/>: an unreachable cluster fails requests with 500, or lets them through with
+    /// <see cref="SwallowErrors"/>.
+    /// </summary>
+    public bool InMemoryFallbackEnabled { get; set; }
+
+    /// <summary>
+    /// Limits that replace the application, default, group and endpoint limits while the cluster can't be reached, counted in
+    /// this process per endpoint, not per method, cost 1; the limiter's meta limits still apply. Limits whose failure mode is
+    /// not <see cref="RateLimitFailureMode.FallbackToMemory"/> keep their own behaviour.
+    /// </summary>
+    public RateLimitList InMemoryFallback { get; } = [];
+
+    /// <summary>What limits without a failure mode of their own do while the cluster can't be reached. Default <see cref="RateLimitFailureMode.FallbackToMemory"/>.</summary>
+    public RateLimitFailureMode FailureMode { get; set; } = RateLimitFailureMode.FallbackToMemory;
+
+    /// <summary>
+    /// How long a request waits for a window grain before its limit is decided by its failure mode and the circuit opens.
+    /// Default 50 ms. While the circuit is open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then
+    /// from 1 second again, closes it once the cluster answers.
+    /// </summary>
+    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
     /// Names the endpoint for scopes: default limits count per identifier. Returning <see langword="null"/> or empty skips
     /// limiting for the request. Default: the endpoint's name, else its route pattern, else its display name.
     /// </summary>

@@ -37,10 +37,12 @@ public static class RateLimitServiceCollectionExtensions
         services.AddOptions<RateLimitOptions>().ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.AddSingleton<LimitTextCache>();
         services.AddSingleton<MetaBlockCache>();
         services.AddSingleton<MemoryRateLimitStore>();
-        services.AddSingleton<IRateLimitStore>(CreateStore);
+        services.AddSingleton<RateLimitMetrics>();
+        services.AddSingleton(CreateStorage);
         services.AddSingleton<LimitEvaluator>();
         services.AddSingleton<RateLimitHeaderWriter>();
         services.AddSingleton<RateLimitResponseHook>();
@@ -49,17 +51,28 @@ public static class RateLimitServiceCollectionExtensions
         return services;
     }
 
-    private static IRateLimitStore CreateStore(IServiceProvider services)
+    private static RateLimitStorage CreateStorage(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        var memory = services.GetRequiredService<MemoryRateLimitStore>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var metrics = services.GetRequiredService<RateLimitMetrics>();
         if (options.Backend == RateLimitBackend.Memory)
         {
-            return services.GetRequiredService<MemoryRateLimitStore>();
+            return new RateLimitStorage(memory, memory, circuit: null, options, time, metrics);
         }
 
         var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
             "The Orleans rate-limit backend needs an IGrainFactory: host a silo with builder.UseOrleans(silo => silo.AddRateLimitGrains()), " +
             "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
-        return new GrainRateLimitStore(grains, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+        var grainStore = new GrainRateLimitStore(grains, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+        var timeout = options.GrainCallTimeout;
+        var circuit = new StorageCircuit(
+            () => grainStore.PingAsync().WaitAsync(timeout, time),
+            time,
+            options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
+            metrics,
+            services.GetRequiredService<ILogger<StorageCircuit>>());
+        return new RateLimitStorage(grainStore, memory, circuit, options, time, metrics);
     }
 }

@@ -5,13 +5,14 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>One limit as it was evaluated for the current request, with the state of its window afterwards.</summary>
 public sealed class RequestLimit
 {
-    internal RequestLimit(RateLimitWindowKey window, bool shared, bool breached, WindowStats stats)
+    internal RequestLimit(LimitDefinition definition, RateLimitWindowKey window, bool breached, WindowStats stats)
     {
+        Definition = definition;
         Window = window;
         Limit = window.Limit;
         Key = window.Key;
         Scope = window.Scope;
-        Shared = shared;
+        Shared = definition.Shared;
         Breached = breached;
         Remaining = stats.Remaining;
         ResetAt = stats.ResetAt;
@@ -40,6 +41,9 @@ public sealed class RequestLimit
 
     /// <summary>When the window resets (fixed window), its oldest hit ages out (moving window) or its next unit frees up (sliding-window counter).</summary>
     public DateTimeOffset ResetAt { get; internal set; }
+
+    /// <summary>The limit's settings, for counting it again after the endpoint ran.</summary>
+    internal LimitDefinition Definition { get; }
 
     /// <summary>The window the limit was counted in.</summary>
     internal RateLimitWindowKey Window { get; }

@@ -41,6 +41,10 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "RETRYAFTERFORMAT": options.RetryAfterFormat = RetryAfter(setting); break;
             case "FAILONFIRSTBREACH": options.FailOnFirstBreach = Bool(setting); break;
             case "SWALLOWERRORS": options.SwallowErrors = Bool(setting); break;
+            case "INMEMORYFALLBACKENABLED": options.InMemoryFallbackEnabled = Bool(setting); break;
+            case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting); break;
+            case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
+            case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
             default: throw Invalid(setting, "is not a rate-limit option");
         }
     }
@@ -119,6 +123,11 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
 
         return _ => cost;
     }
+
+    private static TimeSpan Duration(IConfigurationSection setting) =>
+        TimeSpan.TryParse(setting.Value, CultureInfo.InvariantCulture, out var duration) && duration > TimeSpan.Zero
+            ? duration
+            : throw Invalid(setting, "is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050");
 
     private static string Text(IConfigurationSection setting) =>
         string.IsNullOrWhiteSpace(setting.Value) ? throw Invalid(setting, "is empty") : setting.Value.Trim();

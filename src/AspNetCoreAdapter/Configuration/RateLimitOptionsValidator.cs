@@ -5,6 +5,9 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>Checks <see cref="RateLimitOptions"/> at startup and names every bad option.</summary>
 internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>
 {
+    // Past Orleans' own 30 s response timeout a longer wait can't happen; anything near it defeats the point of a timeout.
+    private static readonly TimeSpan MaxGrainCallTimeout = TimeSpan.FromSeconds(30);
+
     public ValidateOptionsResult Validate(string? name, RateLimitOptions options)
     {
         var failures = new List<string>();
@@ -12,6 +15,11 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
         Require(failures, System.Enum.IsDefined(options.Strategy), $"RateLimitOptions.Strategy ({options.Strategy}) is not a strategy.");
         Require(failures, System.Enum.IsDefined(options.RetryAfterFormat), $"RateLimitOptions.RetryAfterFormat ({options.RetryAfterFormat}) is not a format.");
         Require(failures, options.HeaderFields is > 0 and <= RateLimitHeaderFields.Both, $"RateLimitOptions.HeaderFields ({options.HeaderFields}) names no header fields.");
+        Require(failures, System.Enum.IsDefined(options.FailureMode), $"RateLimitOptions.FailureMode ({options.FailureMode}) is not a failure mode.");
+        Require(
+            failures,
+            options.GrainCallTimeout > TimeSpan.Zero && options.GrainCallTimeout <= MaxGrainCallTimeout,
+            $"RateLimitOptions.GrainCallTimeout ({options.GrainCallTimeout}) must be more than zero and at most {MaxGrainCallTimeout}.");
         Require(failures, options.KeySelector is not null, "RateLimitOptions.KeySelector is required.");
         Require(failures, options.KeyPrefix is not null, "RateLimitOptions.KeyPrefix may be empty but not null.");
         Require(failures, options.RequestFilters.All(f => f is not null), "RateLimitOptions.RequestFilters holds a null filter.");

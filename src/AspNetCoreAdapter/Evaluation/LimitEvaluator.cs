@@ -11,7 +11,7 @@ namespace Orleans.RateLimit.AspNetCore;
 /// Each phase tests the meta limits first, then counts its limits shortest granularity first.
 /// </summary>
 internal sealed class LimitEvaluator(
-    IRateLimitStore store,
+    RateLimitStorage storage,
     IOptions<RateLimitOptions> options,
     TimeProvider time,
     LimitTextCache texts,
@@ -21,9 +21,28 @@ internal sealed class LimitEvaluator(
     private readonly RateLimitOptions _options = options.Value;
     private readonly LimiterLimits _limits = new(options.Value);
 
-    public IRateLimitStore Store => store;
+    public RateLimitStorage Storage => storage;
 
     public async ValueTask<Breach?> EvaluateRequestAsync(HttpContext context, RateLimitRequestState state)
+    {
+        if (storage.FallbackLimitsActive)
+        {
+            state.UsesFallbackLimits = true;
+            return await EvaluateLimitsAsync(context, state).ConfigureAwait(false);
+        }
+
+        var breach = await EvaluateLimitsAsync(context, state).ConfigureAwait(false);
+        if (!state.NeedsFallbackLimits)
+        {
+            return breach;
+        }
+
+        // The cluster failed while this request was being counted: Flask-Limiter decides it again with the fallback limits.
+        state.StartOverWithFallbackLimits();
+        return await EvaluateLimitsAsync(context, state).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Breach?> EvaluateLimitsAsync(HttpContext context, RateLimitRequestState state)
     {
         var plan = state.Plan;
         var method = context.Request.Method;
@@ -46,8 +65,13 @@ internal sealed class LimitEvaluator(
             }
         }
 
+        if (state.UsesFallbackLimits && !plan.IsExempt(ExemptionScope.Default))
+        {
+            Resolve(context, state, _limits.Fallback, middlewarePhase);
+        }
+
         var breach = await EvaluatePhaseAsync(context, state, middlewarePhase, _limits.Meta).ConfigureAwait(false);
-        if (breach is not null || !decorated)
+        if (breach is not null || !decorated || state.NeedsFallbackLimits)
         {
             return breach;
         }
@@ -103,7 +127,7 @@ internal sealed class LimitEvaluator(
         foreach (var resolved in sorted)
         {
             var definition = resolved.Definition;
-            if (!definition.AppliesTo(method) || definition.ExemptWhen?.Invoke(context) == true)
+            if (!definition.AppliesTo(method) || definition.ExemptWhen?.Invoke(context) == true || IsReplaced(state, definition))
             {
                 continue;
             }
@@ -114,10 +138,21 @@ internal sealed class LimitEvaluator(
             }
 
             var cost = definition.CostFor(context);
-            var decision = definition.DeductWhen is null
-                ? await store.HitAsync(window, cost).ConfigureAwait(false)
-                : await store.TestAsync(window, cost).ConfigureAwait(false);
-            var limit = new RequestLimit(window, definition.Shared, !decision.Allowed, decision.Stats);
+            var outcome = definition.DeductWhen is null
+                ? await storage.HitAsync(definition, window, cost).ConfigureAwait(false)
+                : await storage.TestAsync(definition, window, cost).ConfigureAwait(false);
+            if (outcome is not { } decision)
+            {
+                if (storage.IsReplacedByFallbackLimits(definition))
+                {
+                    state.NeedsFallbackLimits = true;
+                    return null;
+                }
+
+                continue;
+            }
+
+            var limit = new RequestLimit(definition, window, !decision.Allowed, decision.Stats);
             evaluated.Add(limit);
             if (definition.DeductWhen is { } predicate)
             {
@@ -177,7 +212,7 @@ internal sealed class LimitEvaluator(
     {
         foreach (var resolved in limits)
         {
-            if (resolved.Definition.MetaLimits.Count > 0
+            if (resolved.Definition.MetaLimits.Count > 0 && !IsReplaced(state, resolved.Definition)
                 && await CheckMetaLimitsAsync(context, state, resolved.Definition.MetaDefinitions).ConfigureAwait(false) is { } breach)
             {
                 return breach;
@@ -212,8 +247,7 @@ internal sealed class LimitEvaluator(
             }
             else
             {
-                var decision = await store.CheckMetaAsync(window, meta.Definition.CostFor(context)).ConfigureAwait(false);
-                if (decision.Allowed)
+                if (await storage.CheckMetaAsync(meta.Definition, window, meta.Definition.CostFor(context)).ConfigureAwait(false) is not { Allowed: false } decision)
                 {
                     continue;
                 }
@@ -222,7 +256,7 @@ internal sealed class LimitEvaluator(
                 blocked.Block(grainKey, stats.ResetAt, now);
             }
 
-            var limit = new RequestLimit(window, shared: true, breached: true, stats);
+            var limit = new RequestLimit(meta.Definition, window, breached: true, stats);
             state.CurrentLimit = limit;
             state.CurrentLimits = [limit];
             RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), window.Key, state.Endpoint);
@@ -246,7 +280,7 @@ internal sealed class LimitEvaluator(
         {
             if (meta.Definition.ExemptWhen?.Invoke(context) != true && WindowFor(context, state, meta) is { } window)
             {
-                store.RecordBreach(window);
+                storage.RecordBreach(window);
             }
         }
     }
@@ -276,6 +310,10 @@ internal sealed class LimitEvaluator(
             return current;
         }
     }
+
+    /// <summary>Whether the fallback limits stand in for <paramref name="definition"/> in this request.</summary>
+    private bool IsReplaced(RateLimitRequestState state, LimitDefinition definition) =>
+        state.UsesFallbackLimits && storage.IsReplacedByFallbackLimits(definition);
 
     /// <summary>The window a limit counts in for this request; <see langword="null"/> (logged) when its key or scope is empty.</summary>
     private RateLimitWindowKey? WindowFor(HttpContext context, RateLimitRequestState state, ResolvedLimit resolved)

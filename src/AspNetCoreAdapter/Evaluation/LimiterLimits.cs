@@ -27,6 +27,10 @@ internal sealed class LimiterLimits
             Origin = $"default limit {value}",
         })];
         Meta = [.. options.MetaLimits.Select(value => MetaDefinition(value, keySelector: null))];
+        Fallback = [.. options.InMemoryFallback.Select(value => new LimitDefinition(LimitKind.Fallback, value)
+        {
+            Origin = $"in-memory fallback limit {value}",
+        })];
     }
 
     public IReadOnlyList<LimitDefinition> Application { get; }
@@ -34,6 +38,9 @@ internal sealed class LimiterLimits
     public IReadOnlyList<LimitDefinition> Default { get; }
 
     public IReadOnlyList<LimitDefinition> Meta { get; }
+
+    /// <summary>The limits that replace the others while the cluster can't be reached; empty to keep the others.</summary>
+    public IReadOnlyList<LimitDefinition> Fallback { get; }
 
     /// <summary>A meta limit; one attached to a limit counts with that limit's key selector.</summary>
     public static LimitDefinition MetaDefinition(RateLimitValue value, Func<Microsoft.AspNetCore.Http.HttpContext, string?>? keySelector) =>

@@ -17,5 +17,21 @@ internal sealed class RateLimitRequestState(string endpoint, EndpointLimitPlan p
     /// <summary>Whether the response-start callback (deductions, headers) is registered.</summary>
     public bool ResponseHookRegistered { get; set; }
 
+    /// <summary>Whether the in-memory fallback limits stand in for the request's own limits (the cluster is unreachable).</summary>
+    public bool UsesFallbackLimits { get; set; }
+
+    /// <summary>Whether a limit of this request gave way to the fallback limits while it was being evaluated.</summary>
+    public bool NeedsFallbackLimits { get; set; }
+
+    /// <summary>Forgets what was evaluated, to decide the request again with the fallback limits (Flask-Limiter clears its seen limits).</summary>
+    public void StartOverWithFallbackLimits()
+    {
+        CurrentLimit = null;
+        CurrentLimits = [];
+        Deductions = null;
+        NeedsFallbackLimits = false;
+        UsesFallbackLimits = true;
+    }
+
     public void AddDeduction(PendingDeduction deduction) => (Deductions ??= []).Add(deduction);
 }

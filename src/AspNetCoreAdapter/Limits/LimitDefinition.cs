@@ -50,6 +50,9 @@ internal sealed class LimitDefinition
 
     public Func<BreachContext, IResult?>? OnBreach { get; set; }
 
+    /// <summary>What the limit does while its window can't be reached; <see langword="null"/> for the limiter's default.</summary>
+    public RateLimitFailureMode? FailureMode { get; set; }
+
     /// <summary>The meta limits as definitions, keyed like this limit; built on first use, after the builder has run.</summary>
     public IReadOnlyList<LimitDefinition> MetaDefinitions =>
         _metaDefinitions ??= [.. MetaLimits.Select(value => LimiterLimits.MetaDefinition(value, KeySelector))];

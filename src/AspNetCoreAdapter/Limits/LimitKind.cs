@@ -7,4 +7,7 @@ internal enum LimitKind
     Default,
     Route,
     Meta,
+
+    /// <summary>An in-memory fallback limit: counted in this process only, while the cluster can't be reached.</summary>
+    Fallback,
 }

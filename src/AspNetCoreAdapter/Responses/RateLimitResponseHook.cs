@@ -45,12 +45,15 @@ internal sealed class RateLimitResponseHook(
                 {
                     if (deduction.Predicate(context.Response))
                     {
-                        var decision = await evaluator.Store.HitAsync(deduction.Limit.Window, deduction.Cost).ConfigureAwait(false);
-                        deduction.Limit.Update(decision.Stats);
+                        var limit = deduction.Limit;
+                        if (await evaluator.Storage.HitAsync(limit.Definition, limit.Window, deduction.Cost).ConfigureAwait(false) is { } decision)
+                        {
+                            limit.Update(decision.Stats);
+                        }
                     }
                 }
             }
-            catch (Exception e) when (_options.SwallowErrors)
+            catch (Exception e) when (_options.SwallowErrors || IsFailedClosed(e))
             {
                 RateLimitLog.DeductErrorSwallowed(logger, e);
             }
@@ -66,14 +69,20 @@ internal sealed class RateLimitResponseHook(
             // A window that reset while the endpoint ran is described as it is now, not as it was.
             if (current.ResetAt < time.GetUtcNow())
             {
-                current.Update(await evaluator.Store.StatsAsync(current.Window).ConfigureAwait(false));
+                if (await evaluator.Storage.StatsAsync(current.Definition, current.Window).ConfigureAwait(false) is { } stats)
+                {
+                    current.Update(stats);
+                }
             }
 
             headers.Write(context.Response, state);
         }
-        catch (Exception e) when (_options.SwallowErrors)
+        catch (Exception e) when (_options.SwallowErrors || IsFailedClosed(e))
         {
             RateLimitLog.HeaderErrorSwallowed(logger, e);
         }
     }
+
+    // Once the endpoint has run, a limit that fails closed has nothing left to reject.
+    private static bool IsFailedClosed(Exception e) => e is RateLimitStorageUnavailableException { FailedClosed: true };
 }

@@ -6,6 +6,8 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>Counts each window in its window grain, through the co-hosted silo's or a cluster client's grain factory.</summary>
 internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRateLimitStore> logger) : IRateLimitStore
 {
+    private static readonly RateLimitItem ProbeLimit = RateLimitItem.Parse("1/second");
+
     public ValueTask<WindowDecision> HitAsync(RateLimitWindowKey window, int cost) => Window(window).Hit(cost);
 
     public ValueTask<WindowDecision> TestAsync(RateLimitWindowKey window, int cost) => Window(window).Test(cost);
@@ -36,6 +38,16 @@ internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRat
         {
             RateLimitLog.BreachNotRecorded(logger, window.Limit.ToString(), window.Key, e);
         }
+    }
+
+    /// <summary>
+    /// Whether the cluster answers: reads a short window under a fresh key each time, so that probes land on different silos
+    /// and never touch grain storage (short windows are not persisted).
+    /// </summary>
+    public Task PingAsync()
+    {
+        var probe = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, ProbeLimit, "orleans-ratelimit-probe", Guid.NewGuid().ToString("N"), "");
+        return Window(probe).Stats().AsTask();
     }
 
     private IRateLimitWindowGrain Window(RateLimitWindowKey window) => grains.GetGrain<IRateLimitWindowGrain>(window.ToGrainKey());
