@@ -105,11 +105,17 @@ public sealed class RateLimitOptions
     public RateLimitFailureMode FailureMode { get; set; } = RateLimitFailureMode.FallbackToMemory;
 
     /// <summary>
-    /// How long a request waits for a window grain before its limit is decided by its failure mode and the circuit opens.
-    /// Default 50 ms. While the circuit is open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then
+    /// How long a request waits for a window grain before its limit is decided by its failure mode. Default 50 ms. After
+    /// <see cref="CircuitBreakerThreshold"/> failed calls in a row the circuit opens. While the circuit is open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then
     /// from 1 second again, closes it once the cluster answers.
     /// </summary>
     public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How many grain calls in a row must fail or time out before the circuit opens. Default 3: one slow call on a busy
+    /// machine is decided by its limit's failure mode alone, a cluster that is down stops being called after three.
+    /// </summary>
+    public int CircuitBreakerThreshold { get; set; } = 3;
 
     /// <summary>
     /// Names the endpoint for scopes: default limits count per identifier. Returning <see langword="null"/> or empty skips

@@ -43,6 +43,7 @@ public static class RateLimitServiceCollectionExtensions
         services.AddSingleton<MemoryRateLimitStore>();
         services.AddSingleton<RateLimitMetrics>();
         services.AddSingleton(CreateStorage);
+        services.AddHostedService<RateLimitStorageWarmUp>();
         services.AddSingleton<LimitEvaluator>();
         services.AddSingleton<RateLimitHeaderWriter>();
         services.AddSingleton<RateLimitResponseHook>();
@@ -59,7 +60,7 @@ public static class RateLimitServiceCollectionExtensions
         var metrics = services.GetRequiredService<RateLimitMetrics>();
         if (options.Backend == RateLimitBackend.Memory)
         {
-            return new RateLimitStorage(memory, memory, circuit: null, options, time, metrics);
+            return new RateLimitStorage(memory, ping: null, memory, circuit: null, options, time, metrics);
         }
 
         var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
@@ -69,10 +70,11 @@ public static class RateLimitServiceCollectionExtensions
         var timeout = options.GrainCallTimeout;
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(timeout, time),
+            options.CircuitBreakerThreshold,
             time,
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
             metrics,
             services.GetRequiredService<ILogger<StorageCircuit>>());
-        return new RateLimitStorage(grainStore, memory, circuit, options, time, metrics);
+        return new RateLimitStorage(grainStore, grainStore.PingAsync, memory, circuit, options, time, metrics);
     }
 }

@@ -73,7 +73,7 @@ internal static class TestNode
         return new Uri(address.TrimEnd('/') + "/");
     }
 
-    private static void ConfigureLogging(ILoggingBuilder logging, TestLogSink logs)
+    public static void ConfigureLogging(ILoggingBuilder logging, TestLogSink logs)
     {
         logging.ClearProviders();
         logging.AddProvider(logs);

@@ -45,6 +45,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting); break;
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
+            case "CIRCUITBREAKERTHRESHOLD": options.CircuitBreakerThreshold = Count(setting); break;
             default: throw Invalid(setting, "is not a rate-limit option");
         }
     }
@@ -123,6 +124,11 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
 
         return _ => cost;
     }
+
+    private static int Count(IConfigurationSection setting) =>
+        int.TryParse(setting.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0
+            ? count
+            : throw Invalid(setting, "is not a count; use a whole number of 1 or more");
 
     private static TimeSpan Duration(IConfigurationSection setting) =>
         TimeSpan.TryParse(setting.Value, CultureInfo.InvariantCulture, out var duration) && duration > TimeSpan.Zero

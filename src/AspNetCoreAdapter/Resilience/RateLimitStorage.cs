@@ -9,7 +9,11 @@ namespace Orleans.RateLimit.AspNetCore;
 /// </summary>
 internal sealed class RateLimitStorage
 {
+    // Long enough for a cold process's first grain calls (connections, activations, JIT), short enough not to stall a start.
+    private static readonly TimeSpan WarmUpTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IRateLimitStore _primary;
+    private readonly Func<Task>? _ping;
     private readonly MemoryRateLimitStore _memory;
     private readonly StorageCircuit? _circuit;
     private readonly TimeSpan _timeout;
@@ -20,9 +24,16 @@ internal sealed class RateLimitStorage
     private readonly bool _fallbackLimits;
 
     public RateLimitStorage(
-        IRateLimitStore primary, MemoryRateLimitStore memory, StorageCircuit? circuit, RateLimitOptions options, TimeProvider time, RateLimitMetrics metrics)
+        IRateLimitStore primary,
+        Func<Task>? ping,
+        MemoryRateLimitStore memory,
+        StorageCircuit? circuit,
+        RateLimitOptions options,
+        TimeProvider time,
+        RateLimitMetrics metrics)
     {
         _primary = primary;
+        _ping = ping;
         _memory = memory;
         _circuit = circuit;
         _timeout = options.GrainCallTimeout;
@@ -31,6 +42,28 @@ internal sealed class RateLimitStorage
         _defaultMode = options.FailureMode;
         _fallbackLimits = options.InMemoryFallback.Count > 0;
         _fallbackEnabled = options.InMemoryFallbackEnabled || _fallbackLimits;
+    }
+
+    /// <summary>
+    /// Calls the cluster once before requests arrive, without the short call timeout, so that no request pays for a cold
+    /// process (first connection, first activations, first compilation) and trips the circuit; an unreachable cluster opens it.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        if (_ping is null || _circuit is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _ping().WaitAsync(WarmUpTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _metrics.CallFailed(e is TimeoutException);
+            _circuit.Trip(e);
+        }
     }
 
     /// <summary>Whether requests are limited by the in-memory fallback limits instead of their own right now.</summary>
@@ -103,14 +136,11 @@ internal sealed class RateLimitStorage
         else
         {
             var pending = operation(_primary, window, cost);
-            if (pending.IsCompletedSuccessfully)
-            {
-                return pending.Result;
-            }
-
             try
             {
-                return await WithTimeout(pending.AsTask()).ConfigureAwait(false);
+                var result = pending.IsCompletedSuccessfully ? pending.Result : await WithTimeout(pending.AsTask()).ConfigureAwait(false);
+                _circuit.Succeeded();
+                return result;
             }
 #pragma warning disable CA1031 // Whatever the cluster failed with, the limit's failure mode decides the request.
             catch (Exception e)
@@ -118,7 +148,7 @@ internal sealed class RateLimitStorage
             {
                 failure = e;
                 _metrics.CallFailed(e is TimeoutException);
-                _circuit.Trip(e);
+                _circuit.Failed(e);
             }
         }
 

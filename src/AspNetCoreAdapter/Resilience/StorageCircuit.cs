@@ -3,12 +3,12 @@ using Microsoft.Extensions.Logging;
 namespace Orleans.RateLimit.AspNetCore;
 
 /// <summary>
-/// Flask-Limiter's "storage is dead" switch as a circuit breaker. The first failed call opens it, and while it is open no
-/// request waits on the cluster. Requests start a probe when one is due, after 1, 2, 4, 8, 16 and 32 seconds, then from
+/// Flask-Limiter's "storage is dead" switch as a circuit breaker. A run of failed calls opens it (one slow call on a busy
+/// machine does not), and while it is open no request waits on the cluster. Requests start a probe when one is due, after 1, 2, 4, 8, 16 and 32 seconds, then from
 /// 1 second again (the original's lazy backoff); a probe that answers closes the circuit.
 /// </summary>
 internal sealed class StorageCircuit(
-    Func<Task> probe, TimeProvider time, bool fallbackEnabled, RateLimitMetrics metrics, ILogger<StorageCircuit> logger)
+    Func<Task> probe, int failuresToOpen, TimeProvider time, bool fallbackEnabled, RateLimitMetrics metrics, ILogger<StorageCircuit> logger)
 {
     private const int MaxBackoffExponent = 5;
 
@@ -17,10 +17,30 @@ internal sealed class StorageCircuit(
     private bool _probing;
     private int _failedProbes;
     private DateTimeOffset _nextProbeAt;
+    private int _consecutiveFailures;
 
     public bool IsOpen => _open;
 
-    /// <summary>Opens the circuit after a failed call; once per outage, however many calls fail with it.</summary>
+    /// <summary>A call got its answer: a run of failures is broken.</summary>
+    public void Succeeded()
+    {
+        // Read first: under load most calls succeed, and an unconditional write would make every core contend for this field.
+        if (Volatile.Read(ref _consecutiveFailures) != 0)
+        {
+            Volatile.Write(ref _consecutiveFailures, 0);
+        }
+    }
+
+    /// <summary>A call failed or timed out; the circuit opens when the run reaches its threshold.</summary>
+    public void Failed(Exception failure)
+    {
+        if (Interlocked.Increment(ref _consecutiveFailures) >= failuresToOpen)
+        {
+            Trip(failure);
+        }
+    }
+
+    /// <summary>Opens the circuit; once per outage, however many calls fail with it.</summary>
     public void Trip(Exception failure)
     {
         lock (_gate)
@@ -89,6 +109,7 @@ internal sealed class StorageCircuit(
         {
             _open = false;
             _probing = false;
+            _consecutiveFailures = 0;
         }
 
         metrics.CircuitClosed();

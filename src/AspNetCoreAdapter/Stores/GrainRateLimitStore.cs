@@ -41,13 +41,14 @@ internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRat
     }
 
     /// <summary>
-    /// Whether the cluster answers: reads a short window under a fresh key each time, so that probes land on different silos
-    /// and never touch grain storage (short windows are not persisted).
+    /// Whether the cluster answers: reads a short window and a short meta window under a fresh key each time, so that probes
+    /// land on different silos and never touch grain storage (short windows are not persisted).
     /// </summary>
-    public Task PingAsync()
+    public async Task PingAsync()
     {
         var probe = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, ProbeLimit, "orleans-ratelimit-probe", Guid.NewGuid().ToString("N"), "");
-        return Window(probe).Stats().AsTask();
+        await Window(probe).Stats().ConfigureAwait(false);
+        await Meta(probe).Check(0).ConfigureAwait(false);
     }
 
     private IRateLimitWindowGrain Window(RateLimitWindowKey window) => grains.GetGrain<IRateLimitWindowGrain>(window.ToGrainKey());

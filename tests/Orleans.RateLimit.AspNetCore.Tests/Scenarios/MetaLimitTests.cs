@@ -242,6 +242,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             a => a.MapGet("/a", () => "a"));
 
         Assert.Equal("200 429 429", await StatusesAsync(app.Client, "/a", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0));
 
         // The meta window opened with the first breach, at the start.
         var reset = (TestApp.Start.AddHours(1).ToUnixTimeSeconds() + 1).ToString(CultureInfo.InvariantCulture);

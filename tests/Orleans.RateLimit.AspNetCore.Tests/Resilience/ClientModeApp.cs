@@ -1,0 +1,156 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.RateLimit.Testing;
+
+namespace Orleans.RateLimit.AspNetCore.Tests;
+
+/// <summary>
+/// A web node that is an Orleans client of a separate silo, which tests stop and start again on the same ports: the cluster
+/// really goes away and comes back. Real time, since the point is how fast requests are answered while it is gone.
+/// </summary>
+public sealed class ClientModeApp : IAsyncDisposable
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly int _siloPort;
+    private readonly int _gatewayPort;
+    private readonly string _cluster;
+    private readonly WebApplication _web;
+    private IHost? _silo;
+
+    private ClientModeApp(int siloPort, int gatewayPort, string cluster, IHost silo, WebApplication web, TestLogSink logs)
+    {
+        _siloPort = siloPort;
+        _gatewayPort = gatewayPort;
+        _cluster = cluster;
+        _silo = silo;
+        _web = web;
+        Logs = logs;
+        Client = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            BaseAddress = TestNode.BaseAddress(web),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    public HttpClient Client { get; }
+
+    public TestLogSink Logs { get; }
+
+    public static async Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        var ports = LoopbackPorts.Take(2);
+        var cluster = "client-mode-" + Guid.NewGuid().ToString("N");
+        var logs = new TestLogSink();
+        var silo = await StartSiloAsync(ports[0], ports[1], cluster);
+        WebApplication? web = null;
+        try
+        {
+            web = BuildWeb(ports[1], cluster, logs, configure);
+            web.UseOrleansRateLimiting();
+            map(web);
+            await web.StartAsync();
+            return new ClientModeApp(ports[0], ports[1], cluster, silo, web, logs);
+        }
+        catch
+        {
+            if (web is not null)
+            {
+                await web.DisposeAsync();
+            }
+
+            await StopAsync(silo);
+            throw;
+        }
+    }
+
+    /// <summary>Stops the silo; the web node stays up with no cluster to call.</summary>
+    public async Task StopSiloAsync()
+    {
+        var silo = _silo ?? throw new InvalidOperationException("The silo is not running.");
+        _silo = null;
+        await StopAsync(silo);
+    }
+
+    /// <summary>Starts a new silo on the same ports; the web node's client reconnects to it by itself.</summary>
+    public async Task StartSiloAsync()
+    {
+        if (_silo is not null)
+        {
+            throw new InvalidOperationException("The silo is already running.");
+        }
+
+        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+        if (_silo is { } silo)
+        {
+            _silo = null;
+            await StopAsync(silo);
+        }
+    }
+
+    private static WebApplication BuildWeb(int gatewayPort, string cluster, TestLogSink logs, Action<RateLimitOptions> configure)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(ClientModeApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
+        TestNode.ConfigureLogging(builder.Logging, logs);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(gatewayPort, cluster, cluster);
+
+            // A restarted gateway is found again within a second instead of the default minute.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+        });
+        builder.Services.AddOrleansRateLimiting(o =>
+        {
+            // Tests run beside others on two cores: a 50 ms call can be slow for reasons that have nothing to do with the
+            // cluster. What these tests stop is the silo itself, and a stopped silo fails calls at once.
+            o.GrainCallTimeout = TimeSpan.FromMilliseconds(500);
+            configure(o);
+        });
+        return builder.Build();
+    }
+
+    private static async Task<IHost> StartSiloAsync(int siloPort, int gatewayPort, string cluster)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            EnvironmentName = Environments.Production,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster)
+            .AddRateLimitGrains());
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task StopAsync(IHost silo)
+    {
+        using var timeout = new CancellationTokenSource(StopTimeout);
+        await silo.StopAsync(timeout.Token);
+        silo.Dispose();
+    }
+}

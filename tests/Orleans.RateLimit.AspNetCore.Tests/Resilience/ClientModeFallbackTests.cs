@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Orleans.RateLimit.AspNetCore.Tests;
+
+/// <summary>
+/// A web node that is an Orleans client loses its only silo: each failure mode, the fallback with and without its own limits,
+/// the original's 500 and swallowed errors, and the switch back once the silo returns.
+/// </summary>
+public sealed class ClientModeFallbackTests(ITestOutputHelper output)
+{
+    private const string FallbackWarning = "Rate limit storage unreachable - falling back to in-memory storage";
+    private const string Recovered = "Rate limit storage recovered";
+
+    // Far beyond any decision made without the cluster, far below Orleans' own 30 s response timeout.
+    private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task Without_fallback_an_unreachable_cluster_answers_500_at_once()
+    {
+        await using var app = await ClientModeApp.StartAsync(_ => { }, MapLimited);
+        Assert.Equal("200", await StatusesAsync(app, "/limited", 1));
+
+        await app.StopSiloAsync();
+
+        Assert.Equal("500 500 500", await StatusesAsync(app, "/limited", 3));
+        Assert.Single(app.Logs.Messages(LogLevel.Warning), "Rate limit storage unreachable - limits fail by their failure mode until it recovers");
+    }
+
+    [Fact]
+    public async Task SwallowErrors_lets_requests_through_and_logs_the_error()
+    {
+        await using var app = await ClientModeApp.StartAsync(o => o.SwallowErrors = true, MapLimited);
+        await app.StopSiloAsync();
+
+        Assert.Equal("200 200 200 200 200", await StatusesAsync(app, "/limited", 5));
+        var swallowed = app.Logs.Records.Where(r => r.Message == "Failed to rate limit. Swallowing error").ToList();
+        Assert.Equal(5, swallowed.Count);
+        Assert.All(swallowed, r => Assert.IsType<RateLimitStorageUnavailableException>(r.Exception));
+    }
+
+    [Fact]
+    public async Task Fallback_counts_the_same_limits_in_memory_then_returns_to_the_grains_after_a_probe()
+    {
+        await using var app = await ClientModeApp.StartAsync(
+            o =>
+            {
+                o.InMemoryFallbackEnabled = true;
+                o.HeadersEnabled = true;
+            },
+            MapLimited);
+        Assert.Equal("200 200", await StatusesAsync(app, "/limited", 2));
+
+        await app.StopSiloAsync();
+
+        // The memory window starts empty: the two grain-counted requests are not known to it.
+        Assert.Equal("200 200 200 429", await StatusesAsync(app, "/limited", 4));
+        Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
+        Assert.DoesNotContain(Recovered, app.Logs.Messages(LogLevel.Information));
+
+        await app.StartSiloAsync();
+        await DriveProbesUntilRecoveredAsync(app);
+
+        // The restarted silo kept no state, so the grains start a fresh window where the memory one is spent.
+        using var response = await app.Client.GetAsync(new Uri("/limited", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("2", Header(response, "X-RateLimit-Remaining"));
+        Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
+        Assert.Single(app.Logs.Messages(LogLevel.Information), Recovered);
+    }
+
+    [Fact]
+    public async Task Fallback_limits_replace_the_endpoint_limits_while_the_cluster_is_unreachable()
+    {
+        await using var app = await ClientModeApp.StartAsync(
+            o => o.InMemoryFallback.Add("2/minute"),
+            web => web.MapGet("/limited", () => "ok").RateLimit("5/minute"));
+        Assert.Equal("200 200 200", await StatusesAsync(app, "/limited", 3));
+
+        await app.StopSiloAsync();
+
+        using var first = await app.Client.GetAsync(new Uri("/limited", UriKind.Relative));
+        using var second = await app.Client.GetAsync(new Uri("/limited", UriKind.Relative));
+        using var third = await app.Client.GetAsync(new Uri("/limited", UriKind.Relative));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], [first.StatusCode, second.StatusCode, third.StatusCode]);
+        Assert.Contains("\"detail\":\"2 per 1 minute\"", await third.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
+    }
+
+    [Fact]
+    public async Task Each_limit_fails_by_its_own_mode()
+    {
+        await using var app = await ClientModeApp.StartAsync(
+            o => o.InMemoryFallbackEnabled = true,
+            web =>
+            {
+                web.MapGet("/memory", () => "ok").RateLimit("2/minute");
+                web.MapGet("/open", () => "ok").RateLimit("2/minute", l => l.FailureMode(RateLimitFailureMode.FailOpen));
+                web.MapGet("/closed", () => "ok").RateLimit("2/minute", l => l.FailureMode(RateLimitFailureMode.FailClosed));
+                web.MapGet("/closed-attribute", [RateLimit("2/minute", FailureMode = RateLimitFailureMode.FailClosed)] () => "ok");
+            });
+        Assert.Equal("200", await StatusesAsync(app, "/closed", 1));
+
+        await app.StopSiloAsync();
+
+        Assert.Equal("200 200 429", await StatusesAsync(app, "/memory", 3));
+        Assert.Equal("200 200 200 200", await StatusesAsync(app, "/open", 4));
+        Assert.Equal("503 503", await StatusesAsync(app, "/closed", 2));
+        using var closed = await app.Client.GetAsync(new Uri("/closed-attribute", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, closed.StatusCode);
+        Assert.Equal("application/problem+json", closed.Content.Headers.ContentType?.MediaType);
+        var problem = await closed.Content.ReadAsStringAsync();
+        Assert.Contains("\"title\":\"Service Unavailable\"", problem, StringComparison.Ordinal);
+        Assert.Contains("\"detail\":\"Rate limits can't be checked right now; try again shortly.\"", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_limiter_wide_failure_mode_applies_to_limits_without_their_own()
+    {
+        await using var app = await ClientModeApp.StartAsync(
+            o =>
+            {
+                o.FailureMode = RateLimitFailureMode.FailClosed;
+                o.DefaultLimits.Add("2/minute");
+            },
+            web =>
+            {
+                web.MapGet("/default", () => "ok");
+                web.MapGet("/open", () => "ok").RateLimit("2/minute", l => l.FailureMode(RateLimitFailureMode.FailOpen));
+            });
+        await app.StopSiloAsync();
+
+        Assert.Equal("503 503", await StatusesAsync(app, "/default", 2));
+        Assert.Equal("200 200 200", await StatusesAsync(app, "/open", 3));
+    }
+
+    private static void MapLimited(WebApplication web)
+    {
+        web.MapGet("/limited", () => "ok").RateLimit("3/minute");
+        web.MapGet("/probe", () => "ok").RateLimit("1000/minute");
+    }
+
+    /// <summary>Probes run on requests once due (1, 2, 4 … seconds): keep asking, boundedly, until one got an answer.</summary>
+    private async Task DriveProbesUntilRecoveredAsync(ClientModeApp app)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!app.Logs.Messages(LogLevel.Information).Contains(Recovered))
+        {
+            Assert.True(clock.Elapsed < RecoveryDeadline, $"No recovery within {RecoveryDeadline}.");
+            using var response = await app.Client.GetAsync(new Uri("/probe", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        output.WriteLine($"recovered {clock.Elapsed.TotalSeconds:0.0} s after the silo was back");
+    }
+
+    private async Task<string> StatusesAsync(ClientModeApp app, string path, int times)
+    {
+        var statuses = new int[times];
+        for (var i = 0; i < times; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var response = await app.Client.GetAsync(new Uri(path, UriKind.Relative));
+            statuses[i] = (int)response.StatusCode;
+            output.WriteLine($"{path} {statuses[i]} in {clock.Elapsed.TotalMilliseconds:0.0} ms");
+            Assert.True(clock.Elapsed < AnswerBound, $"{path} took {clock.Elapsed}.");
+        }
+
+        return string.Join(' ', statuses);
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;
+}
