@@ -44,12 +44,79 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         "Configuration value RateLimit:HeadersEnabeld 'true' is not a rate-limit option.")]
     [InlineData("RateLimit:HeaderNames:Limt", "X-Limit",
         "Configuration value RateLimit:HeaderNames:Limt 'X-Limit' is not a header name option; use Limit, Remaining, Reset or RetryAfter.")]
+    [InlineData("RateLimit:InMemoryFallback", "5 per fortnight",
+        $"RateLimit:InMemoryFallback: Couldn't parse rate limit string '5 per fortnight': unknown period 'fortnight' at position 7; {Periods}")]
+    [InlineData("RateLimit:InMemoryFallbackEnabled", "1",
+        "Configuration value RateLimit:InMemoryFallbackEnabled '1' is not true or false.")]
+    [InlineData("RateLimit:FailureMode", "Ignore",
+        "Configuration value RateLimit:FailureMode 'Ignore' is not one of FallbackToMemory, FailOpen, FailClosed.")]
+    [InlineData("RateLimit:GrainCallTimeout", "50ms",
+        "Configuration value RateLimit:GrainCallTimeout '50ms' is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050.")]
+    [InlineData("RateLimit:GrainCallTimeout", "00:00:00",
+        "Configuration value RateLimit:GrainCallTimeout '00:00:00' is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050.")]
+    [InlineData("RateLimit:CircuitBreakerThreshold", "0",
+        "Configuration value RateLimit:CircuitBreakerThreshold '0' is not a count; use a whole number of 1 or more.")]
     public async Task A_bad_configuration_value_fails_the_start_naming_its_path(string path, string value, string message)
     {
         var e = await StartFailsAsync(null, builder: b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [path] = value }));
 
         Assert.IsType<OptionsValidationException>(e);
         Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public async Task Bad_resilience_settings_in_code_fail_the_start_naming_each()
+    {
+        var e = await StartFailsAsync(o =>
+        {
+            o.GrainCallTimeout = TimeSpan.FromMinutes(1);
+            o.CircuitBreakerThreshold = 0;
+            o.FailureMode = (RateLimitFailureMode)7;
+        });
+
+        var failures = Assert.IsType<OptionsValidationException>(e).Failures.ToList();
+        Assert.Equal(
+            [
+                "RateLimitOptions.FailureMode (7) is not a failure mode.",
+                "RateLimitOptions.GrainCallTimeout (00:01:00) must be more than zero and at most 00:00:30.",
+                "RateLimitOptions.CircuitBreakerThreshold (0) must be 1 or more.",
+            ],
+            failures);
+    }
+
+    [Fact]
+    public async Task Resilience_settings_come_from_configuration()
+    {
+        await using var app = await StartAsync(
+            null,
+            a => a.MapGet("/t", () => "t"),
+            b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["RateLimit:InMemoryFallbackEnabled"] = "true",
+                ["RateLimit:InMemoryFallback:0"] = "5/minute",
+                ["RateLimit:InMemoryFallback:1"] = "100/hour",
+                ["RateLimit:FailureMode"] = "FailClosed",
+                ["RateLimit:GrainCallTimeout"] = "00:00:00.120",
+                ["RateLimit:CircuitBreakerThreshold"] = "5",
+            }));
+
+        var options = app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        Assert.True(options.InMemoryFallbackEnabled);
+        Assert.Equal(["5 per 1 minute", "100 per 1 hour"], options.InMemoryFallback.SelectMany(v => v.Items).Select(i => i.ToString()));
+        Assert.Equal(RateLimitFailureMode.FailClosed, options.FailureMode);
+        Assert.Equal(TimeSpan.FromMilliseconds(120), options.GrainCallTimeout);
+        Assert.Equal(5, options.CircuitBreakerThreshold);
+    }
+
+    [Fact]
+    public void A_failure_mode_that_is_not_one_throws_where_it_is_set()
+    {
+        var builder = WebApplication.CreateBuilder();
+        using var app = builder.Build();
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => app.MapGet("/t", () => "t").RateLimit("1/second", l => l.FailureMode((RateLimitFailureMode)9)));
+
+        Assert.StartsWith("Not a rate-limit failure mode.", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
