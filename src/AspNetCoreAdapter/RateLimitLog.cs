@@ -5,6 +5,15 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>The adapter's log messages; the texts follow Flask-Limiter's, so that existing log searches keep working.</summary>
 internal static partial class RateLimitLog
 {
+    private const int MaxLoggedLength = 200;
+
+    /// <summary>
+    /// A client key or scope as logged: keys come from request headers, so a hostile client could otherwise put kilobytes
+    /// into every breach record.
+    /// </summary>
+    public static string Bounded(string value) =>
+        value.Length <= MaxLoggedLength ? value : string.Concat(value.AsSpan(0, MaxLoggedLength), $"… ({value.Length} chars)");
+
     [LoggerMessage(1, LogLevel.Information, "ratelimit {Limit} ({Key}) exceeded at endpoint: {Scope}")]
     public static partial void LimitExceeded(ILogger logger, string limit, string key, string scope);
 

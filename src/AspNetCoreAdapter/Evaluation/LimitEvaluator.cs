@@ -161,7 +161,7 @@ internal sealed class LimitEvaluator(
 
             if (!decision.Allowed)
             {
-                RateLimitLog.LimitExceeded(logger, resolved.Item.ToString(), window.Key, window.Scope);
+                RateLimitLog.LimitExceeded(logger, resolved.Item.ToString(), RateLimitLog.Bounded(window.Key), RateLimitLog.Bounded(window.Scope));
                 (failed ??= []).Add((resolved, limit));
                 if (_options.FailOnFirstBreach)
                 {
@@ -259,7 +259,7 @@ internal sealed class LimitEvaluator(
             var limit = new RequestLimit(meta.Definition, window, breached: true, stats);
             state.CurrentLimit = limit;
             state.CurrentLimits = [limit];
-            RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), window.Key, state.Endpoint);
+            RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), RateLimitLog.Bounded(window.Key), state.Endpoint);
             var response = RunCallback(meta.Definition.OnBreach ?? _options.OnMetaBreach, context, limit, null, meta: true);
             return new Breach(limit, meta.Definition.Describe(context, meta.Item), response);
         }

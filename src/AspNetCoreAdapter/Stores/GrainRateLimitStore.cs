@@ -36,7 +36,7 @@ internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRat
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            RateLimitLog.BreachNotRecorded(logger, window.Limit.ToString(), window.Key, e);
+            RateLimitLog.BreachNotRecorded(logger, window.Limit.ToString(), RateLimitLog.Bounded(window.Key), e);
         }
     }
 
