@@ -14,11 +14,15 @@ public abstract class AdapterTestBase(Backend backend)
 {
     protected Backend Backend { get; } = backend;
 
-    /// <summary>Starts the app with the limiter configured by <paramref name="configure"/> and the endpoints of <paramref name="map"/>.</summary>
+    /// <summary>
+    /// Starts the app with the limiter configured by <paramref name="configure"/> and the endpoints of <paramref name="map"/>;
+    /// <paramref name="beforeLimiting"/> adds middleware that runs before the limiter, such as forwarded headers.
+    /// </summary>
     protected Task<TestApp> StartAsync(
         Action<RateLimitOptions>? configure,
         Action<WebApplication> map,
-        Action<WebApplicationBuilder>? builder = null) =>
+        Action<WebApplicationBuilder>? builder = null,
+        Action<WebApplication>? beforeLimiting = null) =>
         TestApp.StartAsync(
             Backend,
             b =>
@@ -36,6 +40,7 @@ public abstract class AdapterTestBase(Backend backend)
             },
             app =>
             {
+                beforeLimiting?.Invoke(app);
                 app.UseOrleansRateLimiting();
                 map(app);
             });
