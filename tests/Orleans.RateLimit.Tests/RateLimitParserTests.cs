@@ -108,6 +108,8 @@ public sealed class RateLimitParserTests
     [InlineData("1/101 years", "Couldn't parse rate limit string '1/101 years': the period '101 years' at position 3 is longer than the supported maximum of 100 years.")]
     [InlineData("1/99999999999999999999 seconds", "Couldn't parse rate limit string '1/99999999999999999999 seconds': the period '99999999999999999999 seconds' at position 3 is longer than the supported maximum of 100 years.")]
     [InlineData("1/second\u0000", "Couldn't parse rate limit string '1/second\\u0000': unexpected character U+0000 at position 9.")]
+    [InlineData("1/2147483648 seconds", "Couldn't parse rate limit string '1/2147483648 seconds': the period multiple '2147483648' at position 3 is larger than 2147483647.")]
+    [InlineData("1/min\u202Eute", "Couldn't parse rate limit string '1/min\\u202Eute': unknown period 'min' at position 3; use second, minute, hour, day, month or year (singular or plural).")]
     public void Rejects_malformed_text_with_a_message_naming_it(string text, string message)
     {
         var exception = Assert.Throws<FormatException>(() => RateLimitItem.ParseMany(text));

@@ -19,7 +19,8 @@ internal static class QuotedInput
         var builder = new StringBuilder("'");
         foreach (var c in value.AsSpan(0, shown))
         {
-            var escaped = char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\u200B' or '\uFEFF' or '\'' or '\\';
+            var escaped = char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\'' or '\\'
+                || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
             if (escaped)
             {
                 builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));

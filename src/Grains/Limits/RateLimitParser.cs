@@ -94,7 +94,7 @@ internal static class RateLimitParser
         for (var i = 0; i < shown; i++)
         {
             var c = value[i];
-            if (char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029' or '\u200B' or '\uFEFF' or '\'' or '\\')
+            if (IsInvisibleOrReordering(c) || c is '\'' or '\\')
             {
                 builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
             }
@@ -180,6 +180,12 @@ internal static class RateLimitParser
             return false;
         }
 
+        if (multiples > int.MaxValue)
+        {
+            reason = $"the period multiple '{Shorten(multiplesDigits)}' at position {multiplesStart} is larger than {int.MaxValue}";
+            return false;
+        }
+
         reader.SkipWhitespace();
         item = new RateLimitItem(amount, granularity, (int)multiples);
         reason = string.Empty;
@@ -189,8 +195,13 @@ internal static class RateLimitParser
     private static string Shorten(ReadOnlySpan<char> text) =>
         text.Length <= 24 ? text.ToString() : string.Concat(text[..24], "…");
 
+    /// <summary>Characters shown escaped: a logged input must read as it is, not reordered (U+202E) or hidden (U+200B).</summary>
+    private static bool IsInvisibleOrReordering(char c) =>
+        char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029'
+        || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format;
+
     private static string DescribeChar(char c) =>
-        char.IsControl(c) || char.IsWhiteSpace(c) || char.IsSurrogate(c)
+        IsInvisibleOrReordering(c) || char.IsWhiteSpace(c)
             ? string.Create(CultureInfo.InvariantCulture, $"character U+{(int)c:X4}")
             : $"'{c}'";
 
