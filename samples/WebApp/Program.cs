@@ -1,13 +1,12 @@
 using Orleans.RateLimit.AspNetCore;
 
-// A web app with an embedded silo and in-memory window state. The "RateLimit" section of appsettings.json sets the
-// limiter-wide limits (default, application and meta limits, headers on); the endpoints below add their own.
+// A web app with an embedded silo. The "RateLimit" section of appsettings.json sets the limiter-wide limits (default,
+// application and meta limits, headers on, in-memory fallback while the cluster can't answer); the endpoints below add
+// their own. The "RateLimitSilo" section sets the silo: on its own, localhost clustering with window state in memory;
+// with RateLimitSilo__Clustering=Redis, RateLimitSilo__Storage=Redis and RateLimitSilo__Redis=host:port, several copies
+// of this app form one cluster that keeps its windows in Redis.
 var builder = WebApplication.CreateBuilder(args);
-var sample = builder.Configuration.GetSection("Sample");
-
-builder.UseOrleans(silo => silo
-    .UseLocalhostClustering(sample.GetValue("SiloPort", 11111), sample.GetValue("GatewayPort", 30000))
-    .AddRateLimitGrains());
+builder.UseOrleansRateLimitSilo();
 
 builder.Services.AddOrleansRateLimiting(o =>
 {

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Orleans.RateLimit.Resilience.Tests.Infrastructure;
+
+/// <summary>
+/// A program of this repository's build output (the standalone silo host, the sample web app) run as its own process with
+/// <c>dotnet</c>, configured by environment variables. Faults are POSIX signals: SIGKILL (crash), SIGTERM (graceful stop),
+/// SIGSTOP and SIGCONT (the process hangs with its connections open, then carries on).
+/// </summary>
+internal sealed class NodeProcess : IDisposable
+{
+    private const int KeptOutputLines = 200;
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private NodeProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    public string Name { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts <paramref name="assemblyName"/>.dll from <paramref name="directory"/>, its working directory too (for its appsettings.json).</summary>
+    public static NodeProcess Start(string name, string directory, string assemblyName, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(directory, assemblyName + ".dll") },
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+
+        // No console colours or log scopes in the captured output.
+        start.Environment["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        start.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {assemblyName}.");
+        var node = new NodeProcess(name, process);
+        process.OutputDataReceived += (_, e) => node.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>SIGKILL: the process dies at once, without deactivating its grains or leaving the cluster.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit(5_000);
+    }
+
+    /// <summary>SIGTERM, then waits for the process to exit: the host stops the silo, which writes its windows and leaves the cluster.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        await SignalAsync("TERM");
+        using var cancellation = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancellation.Token);
+    }
+
+    /// <summary>SIGSTOP: the process stops running, its sockets stay open and nothing answers.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: a paused process carries on where it stopped.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>The last lines the process wrote, for a failure message.</summary>
+    public string RecentOutput() => $"--- last output of {Name} (pid {Id}) ---{Environment.NewLine}{string.Join(Environment.NewLine, _output)}";
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // SIGKILL ends a paused process too.
+                _process.Kill();
+                _process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It exited between the check and the kill.
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException($"Could not send SIG{signal} to {Name}.");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with exit code {kill.ExitCode}.");
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > KeptOutputLines && _output.TryDequeue(out _))
+        {
+        }
+    }
+}
