@@ -10,6 +10,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers Orleans.RateLimit's ASP.NET Core limiter.</summary>
 public static class RateLimitServiceCollectionExtensions
 {
+    // A probe runs in the background, one at a time, and a silo that has just come back answers its first calls slowly
+    // (activations, storage reads); with the request timeout every first probe after a restart would fail.
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Adds the limiter: binds <see cref="RateLimitOptions"/> from the <c>RateLimit</c> configuration section, then applies
     /// <paramref name="configure"/>, and validates the result when the host starts. With the Orleans backend (the default)
@@ -67,9 +71,9 @@ public static class RateLimitServiceCollectionExtensions
             "The Orleans rate-limit backend needs an IGrainFactory: host a silo with builder.UseOrleans(silo => silo.AddRateLimitGrains()), " +
             "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
         var grainStore = new GrainRateLimitStore(grains, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
-        var timeout = options.GrainCallTimeout;
+        var probeTimeout = options.GrainCallTimeout > ProbeTimeout ? options.GrainCallTimeout : ProbeTimeout;
         var circuit = new StorageCircuit(
-            () => grainStore.PingAsync().WaitAsync(timeout, time),
+            () => grainStore.PingAsync().WaitAsync(probeTimeout, time),
             options.CircuitBreakerThreshold,
             time,
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,

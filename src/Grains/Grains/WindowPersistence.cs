@@ -75,6 +75,15 @@ internal sealed class WindowPersistence(
                     return false;
                 }
 
+                if (!stored.RecordExists && _state.RecordExists)
+                {
+                    // The record is gone (the storage lost its data, e.g. Redis restarted empty): merging against it would
+                    // subtract what was written before the loss, so the window is written again whole.
+                    _state = stored;
+                    _baseline = [];
+                    continue;
+                }
+
                 var storedBuckets = BucketsOf(stored);
                 if (!_replaceStored)
                 {
