@@ -43,7 +43,9 @@ public static class RateLimitGrainsSiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<RateLimitGrainMetrics>();
-        builder.Services.AddSerializer(serializer => serializer.AddAssembly(typeof(IRateLimitWindowGrain).Assembly));
+        builder.Services.AddSerializer(serializer => serializer
+            .AddAssembly(typeof(IRateLimitWindowGrain).Assembly)
+            .AddAssembly(typeof(IWindowStateStoreGrain).Assembly));
         builder.Configure<GrainCollectionOptions>(collection =>
         {
             collection.ClassSpecificCollectionAge[typeof(RateLimitWindowGrain).FullName!] = options.CollectionAge;
@@ -52,7 +54,9 @@ public static class RateLimitGrainsSiloBuilderExtensions
 
         if (options.RedisConnectionString is null)
         {
-            builder.AddMemoryGrainStorage(RateLimitGrainOptions.StorageProviderName);
+            // Not Orleans' memory storage: that one never forgets a key (see WindowStateStoreGrain).
+            builder.Services.AddKeyedSingleton<IGrainStorage>(RateLimitGrainOptions.StorageProviderName, (provider, _) => new WindowStateMemoryStorage(
+                provider.GetRequiredService<IGrainFactory>(), provider.GetRequiredService<Serializer>(), options));
         }
         else
         {

@@ -11,7 +11,8 @@ public sealed class RateLimitGrainOptions
 
     /// <summary>
     /// A StackExchange.Redis connection string (<c>host:port[,password=…][,ssl=true]</c>). When set, window state is written
-    /// behind to Redis; when not, it is kept in the cluster's memory (lost when the silo holding it stops).
+    /// behind to Redis; when not, it is kept in the cluster's memory (lost when the silo holding it stops). Either way a
+    /// window's state is dropped <see cref="ExpiryGrace"/> after the window ends, whether or not its grain comes back.
     /// </summary>
     public string? RedisConnectionString { get; set; }
 
