@@ -77,9 +77,7 @@ internal sealed class ClientModeRig : IAsyncDisposable
     /// </summary>
     public async Task<long> WarmUpAsync(string limit)
     {
-        await Grains.GetGrain<IRateLimitWindowGrain>(WebNode.Window(limit, "warm-up").ToGrainKey()).Hit(0);
-        var openings = await WarmUp.UntilGrainsDecideAsync(Load, Metrics);
-        Metrics.StartOver();
+        var openings = await WarmUp.PastFirstCallsAsync(Grains, limit, Load, Metrics);
         WarmedUpAt = Clock.Elapsed;
         return openings;
     }

@@ -1,3 +1,5 @@
+using Orleans.RateLimit.Grains;
+
 namespace Orleans.RateLimit.Resilience.Tests.Infrastructure;
 
 /// <summary>
@@ -8,6 +10,18 @@ namespace Orleans.RateLimit.Resilience.Tests.Infrastructure;
 internal static class WarmUp
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// A grain call made directly, then requests until one is decided by its grain; the node's metrics then start over.
+    /// Returns how often the circuit opened meanwhile.
+    /// </summary>
+    public static async Task<long> PastFirstCallsAsync(IGrainFactory grains, string limit, LoadGenerator load, NodeMetrics metrics)
+    {
+        await grains.GetGrain<IRateLimitWindowGrain>(WebNode.Window(limit, "warm-up").ToGrainKey()).Hit(0);
+        var openings = await UntilGrainsDecideAsync(load, metrics);
+        metrics.StartOver();
+        return openings;
+    }
 
     /// <summary>
     /// Sends requests of a key of its own until one is decided by its window grain with the circuit closed; returns how often
