@@ -190,6 +190,7 @@ public abstract class GroupExemptionTests(Backend backend) : AdapterTestBase(bac
 
         // Exhaust the application limit and trip the meta limit, which would stop every limited request.
         Assert.Equal("200 429 429", await StatusesAsync(app.Client, "/outside", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("1/hour", 0));
         Assert.Equal("429 1 per 1 hour", await OutcomeAsync(app.Client, "/outside"));
 
         Assert.Equal("200 200 200", await StatusesAsync(app.Client, "/health/a", 3));
@@ -296,6 +297,7 @@ public abstract class GroupExemptionTests(Backend backend) : AdapterTestBase(bac
             });
 
         Assert.Equal("200 429", await StatusesAsync(app.Client, "/outside", 2));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("1/hour", 0));
         Assert.Equal("429 1 per 1 hour", await OutcomeAsync(app.Client, "/outside"));
 
         // Not stopped by the meta limit; limited by the 1/minute default, not by the group's 5/minute.

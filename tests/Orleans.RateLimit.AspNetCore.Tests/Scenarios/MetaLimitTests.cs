@@ -76,6 +76,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             a => a.MapGet("/a", () => "a"));
 
         Assert.Equal("200 429 429", await StatusesAsync(app.Client, "/a", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0), ("5/day", 3));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
@@ -101,6 +102,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
         Assert.Equal("200", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
         Assert.Equal("429 1 per 1 minute", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
         Assert.Equal("429 1 per 1 minute", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
+        await MetaBreachesCountedAsync(app, "alice", ("2/hour", 0));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a", ("X-Client", "alice")));
         await MetaBreachesCountedAsync(app, "alice", ("2/hour", 0));
 
@@ -156,6 +158,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             });
 
         Assert.Equal("200 429", await StatusesAsync(app.Client, "/a", 2));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("1/hour", 0));
         using (var blocked = await SendAsync(app.Client, "/a"))
         {
             Assert.Equal(403, (int)blocked.StatusCode);
@@ -184,6 +187,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             });
 
         Assert.Equal("200 429 429", await StatusesAsync(app.Client, "/free", 3));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("2/hour", 0));
         Assert.Equal("429 2 per 1 hour", await OutcomeAsync(app.Client, "/a"));
 
         // Still limited by the defaults, but not by the meta limit it helped fill.
@@ -216,6 +220,7 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             a => a.MapGet("/a", () => "a"));
 
         Assert.Equal("200 429", await StatusesAsync(app.Client, "/a", 2));
+        await MetaBreachesCountedAsync(app, "127.0.0.1", ("1/hour", 0));
         Assert.Equal("429 1 per 1 hour", await OutcomeAsync(app.Client, "/a"));
         Assert.Equal(["1 per 1 hour | meta | 127.0.0.1 | True"], Snapshot(metaBreaches));
 
