@@ -4,13 +4,49 @@ namespace Orleans.RateLimit.AspNetCore;
 
 /// <summary>
 /// Remembers clients this node has seen blocked by a meta limit, and until when, so that their requests are answered
-/// without a call to the meta window. Bounded: past the bound, expired entries are dropped, then everything.
+/// without a call to the meta window. The meta window stays the authority: a client the cache does not hold is simply asked
+/// about again. So the cache is bounded by refusing new entries when full, and a timer, not a request, sweeps ended blocks.
 /// </summary>
-internal sealed class MetaBlockCache
+internal sealed class MetaBlockCache : IDisposable
 {
-    private const int MaxEntries = 100_000;
+    /// <summary>Ended blocks are swept this often; until then an ended block costs memory but never blocks anyone.</summary>
+    internal static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
+    private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweepTimer;
+
+    // ConcurrentDictionary.Count takes every lock of the dictionary; this is kept alongside, exact enough for a bound.
+    private int _count;
+
+    public MetaBlockCache(TimeProvider time)
+        : this(time, capacity: 100_000)
+    {
+    }
+
+    internal MetaBlockCache(TimeProvider time, int capacity)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
+        _capacity = capacity;
+
+        // Held weakly by its timer, like the memory store, so an undisposed cache can still be collected.
+        _sweepTimer = time.CreateTimer(
+            static state =>
+            {
+                if (((WeakReference<MetaBlockCache>)state!).TryGetTarget(out var cache))
+                {
+                    cache.Sweep();
+                }
+            },
+            new WeakReference<MetaBlockCache>(this),
+            SweepInterval,
+            SweepInterval);
+    }
+
+    /// <summary>How many blocks are held, ended ones included until the next sweep.</summary>
+    internal int Count => Volatile.Read(ref _count);
 
     public bool IsBlocked(string window, DateTimeOffset now, out DateTimeOffset until)
     {
@@ -21,7 +57,7 @@ internal sealed class MetaBlockCache
                 return true;
             }
 
-            _blockedUntil.TryRemove(new KeyValuePair<string, DateTimeOffset>(window, until));
+            Remove(window, until);
         }
 
         return false;
@@ -34,22 +70,51 @@ internal sealed class MetaBlockCache
             return;
         }
 
-        if (_blockedUntil.Count >= MaxEntries)
+        while (true)
         {
-            foreach (var (key, expires) in _blockedUntil)
+            if (_blockedUntil.TryGetValue(window, out var known))
             {
-                if (expires <= now)
+                if (_blockedUntil.TryUpdate(window, until, known))
                 {
-                    _blockedUntil.TryRemove(key, out _);
+                    return;
                 }
             }
-
-            if (_blockedUntil.Count >= MaxEntries)
+            else
             {
-                _blockedUntil.Clear();
+                if (Count >= _capacity)
+                {
+                    return;
+                }
+
+                if (_blockedUntil.TryAdd(window, until))
+                {
+                    Interlocked.Increment(ref _count);
+                    return;
+                }
             }
         }
+    }
 
-        _blockedUntil[window] = until;
+    /// <summary>Drops every block that has ended. The timer calls it; tests may too.</summary>
+    public void Sweep()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (window, until) in _blockedUntil)
+        {
+            if (until <= now)
+            {
+                Remove(window, until);
+            }
+        }
+    }
+
+    public void Dispose() => _sweepTimer.Dispose();
+
+    private void Remove(string window, DateTimeOffset until)
+    {
+        if (_blockedUntil.TryRemove(new KeyValuePair<string, DateTimeOffset>(window, until)))
+        {
+            Interlocked.Decrement(ref _count);
+        }
     }
 }
