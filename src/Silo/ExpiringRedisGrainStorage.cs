@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans.RateLimit.Grains;
 using Orleans.Storage;
 
@@ -8,7 +9,13 @@ namespace Orleans.RateLimit.Silo;
 /// clients by itself. (The Redis provider only knows one expiry for every key; windows of an hour and of a day need their own.)
 /// </summary>
 internal sealed class ExpiringRedisGrainStorage(
-    IGrainStorage inner, RateLimitRedisConnection connection, RedisWindowKeys keys, RateLimitGrainOptions options, TimeProvider time)
+    IGrainStorage inner,
+    RateLimitRedisConnection connection,
+    RedisWindowKeys keys,
+    RateLimitGrainOptions options,
+    TimeProvider time,
+    RateLimitGrainMetrics metrics,
+    ILogger<ExpiringRedisGrainStorage> logger)
     : IGrainStorage
 {
     private static readonly TimeSpan ShortestExpiry = TimeSpan.FromMilliseconds(1);
@@ -24,10 +31,21 @@ internal sealed class ExpiringRedisGrainStorage(
         await inner.WriteStateAsync(stateName, grainId, grainState).ConfigureAwait(false);
         if (grainState.State is IExpiringGrainState { ExpiresAt: { } expiresAt })
         {
-            // Relative to the grains' clock, so the expiry is right even when that clock is not the wall clock.
-            var timeToLive = expiresAt - time.GetUtcNow() + options.ExpiryGrace;
-            var database = (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
-            await database.KeyExpireAsync(keys.For(grainId), timeToLive > ShortestExpiry ? timeToLive : ShortestExpiry).ConfigureAwait(false);
+            try
+            {
+                // Relative to the grains' clock, so the expiry is right even when that clock is not the wall clock.
+                var timeToLive = expiresAt - time.GetUtcNow() + options.ExpiryGrace;
+                var database = (await connection.GetAsync().ConfigureAwait(false)).GetDatabase();
+                await database.KeyExpireAsync(keys.For(grainId), timeToLive > ShortestExpiry ? timeToLive : ShortestExpiry).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // The write landed and grainState carries its new ETag: failing it now would make the grain's next write
+                // conflict with its own record and merge, counting hits twice. The key lives on without an expiry until the
+                // window's next write gives it one.
+                metrics.ExpiryFailed();
+                RedisStorageLog.ExpiryFailed(logger, grainId, exception);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.RateLimit.Grains;
@@ -78,13 +79,20 @@ public static class RateLimitGrainsSiloBuilderExtensions
                 redis.DeleteStateOnClear = true;
                 redis.CreateMultiplexer = async _ => (await connection.GetAsync().ConfigureAwait(false), true);
                 redis.GetStorageKey = (_, grainId) => keys.For(grainId);
+
+                // EntryExpiry is left unset although it would put a ceiling on keys whose own expiry could not be set: the
+                // ceiling must outlast the longest window the parser allows (100 years; a sliding counter's state lives for
+                // two periods) plus the grace, so it would bound nothing in practice (and the provider means any value for
+                // ephemeral environments only). A key left without expiry gets one at its window's next write.
             }));
         services.AddKeyedSingleton<IGrainStorage>(RateLimitGrainOptions.StorageProviderName, (provider, _) => new ExpiringRedisGrainStorage(
             provider.GetRequiredKeyedService<IGrainStorage>(InnerRedisStorageName),
             provider.GetRequiredService<RateLimitRedisConnection>(),
             provider.GetRequiredService<RedisWindowKeys>(),
             options,
-            provider.GetKeyedService<TimeProvider>(TimeProviderNames.Grains) ?? provider.GetService<TimeProvider>() ?? TimeProvider.System));
+            provider.GetKeyedService<TimeProvider>(TimeProviderNames.Grains) ?? provider.GetService<TimeProvider>() ?? TimeProvider.System,
+            provider.GetRequiredService<RateLimitGrainMetrics>(),
+            provider.GetRequiredService<ILogger<ExpiringRedisGrainStorage>>()));
     }
 
     private sealed class RateLimitGrainsMarker;

@@ -17,7 +17,8 @@ public static class TestClusters
         FakeTimeProvider clock,
         Action<RateLimitGrainOptions>? grains = null,
         string? serviceId = null,
-        string? clusterId = null)
+        string? clusterId = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         if (serviceId is not null)
@@ -31,7 +32,11 @@ public static class TestClusters
         }
 
         builder.ConfigureSiloHost((_, host) => UseFakeClockForGrains(host.Services, clock));
-        builder.ConfigureSilo((_, silo) => silo.AddRateLimitGrains(grains));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddRateLimitGrains(grains);
+            services?.Invoke(silo.Services);
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

@@ -18,6 +18,7 @@ internal abstract class WindowGrainBase : Grain
     private WindowPersistence? _persistence;
     private IGrainTimer? _flushTimer;
     private long _persistedVersion;
+    private Task? _runningFlush;
 
     private protected WindowGrainBase(IGrainRuntime runtime, IOptions<RateLimitGrainOptions> options, ILogger logger)
     {
@@ -46,17 +47,21 @@ internal abstract class WindowGrainBase : Grain
         await _persistence.LoadAsync(_window, cancellationToken).ConfigureAwait(true);
         _persistedVersion = _window.Version;
 
+        // Interleaved, so that admission calls keep being answered from memory while a write waits on storage (up to the
+        // storage timeout, twice); the flush writes a snapshot and merges synchronously, so it tolerates hits in between.
         var interval = _options.FlushIntervalFor(limit.Period);
         _flushTimer = this.RegisterGrainTimer(
             static (self, token) => self.FlushIfDirtyAsync(token),
             this,
-            new GrainTimerCreationOptions(interval, interval) { KeepAlive = false, Interleave = false });
+            new GrainTimerCreationOptions(interval, interval) { KeepAlive = false, Interleave = true });
     }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Disposing the timer cancels a flush it is running; a write that flush abandoned is waited for by the one below.
         _flushTimer?.Dispose();
+        await WaitForRunningFlushAsync().ConfigureAwait(true);
         if (_persistence is not null && _window is not null && !InMemoryStateDiesWithThisSilo(reason))
         {
             var expiredRecord = _persistence.RecordExists && !(_window.ExpiresAt > Clock.GetUtcNow());
@@ -99,6 +104,9 @@ internal abstract class WindowGrainBase : Grain
 
     private protected async ValueTask ClearWindowAsync()
     {
+        // A running flush could still merge stored counts back into the window, so the clear waits for it. Meanwhile only
+        // timer ticks run here (this call does not interleave with other calls), and they skip while a flush runs.
+        await WaitForRunningFlushAsync().ConfigureAwait(true);
         Window.Clear();
         if (_persistence is not null)
         {
@@ -110,21 +118,43 @@ internal abstract class WindowGrainBase : Grain
     /// <summary>Whether the window changed since it was last read from or written to storage.</summary>
     private bool IsDirty => _window is not null && _window.Version != _persistedVersion;
 
-    private async Task FlushIfDirtyAsync(CancellationToken cancellationToken)
+    private Task FlushIfDirtyAsync(CancellationToken cancellationToken) =>
+        IsDirty && _runningFlush is null ? FlushAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Starts a flush; the caller makes sure none is running (one at a time, so their writes keep their order).</summary>
+    private Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (IsDirty)
+        var flush = FlushExclusiveAsync(cancellationToken);
+        if (!flush.IsCompleted)
         {
-            await FlushAsync(cancellationToken).ConfigureAwait(true);
+            _runningFlush = flush;
+        }
+
+        return flush;
+    }
+
+    private async Task FlushExclusiveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await _persistence!.FlushAsync(Window, cancellationToken).ConfigureAwait(true) is { } written)
+            {
+                // The version of the snapshot written, not the window's now: hits that interleaved with the write stay dirty.
+                _persistedVersion = written;
+            }
+        }
+        finally
+        {
+            _runningFlush = null;
         }
     }
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Waits until no flush runs, whatever its outcome (a grain scheduler's continuation, so no lock is needed).</summary>
+    private async Task WaitForRunningFlushAsync()
     {
-        // No grain call interleaves with a flush, so the version after a successful write is the one written (a merge
-        // restores the window inside the flush and is part of what was written).
-        if (await _persistence!.FlushAsync(Window, cancellationToken).ConfigureAwait(true))
+        while (_runningFlush is { } running)
         {
-            _persistedVersion = Window.Version;
+            await running.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 }

@@ -42,13 +42,20 @@ internal sealed class WindowPersistence(
     public void ReplaceStoredOnNextWrite() => _replaceStored = true;
 
     /// <summary>Writes the window, or deletes its record when nothing in it matters any more.</summary>
-    /// <returns><see langword="true"/> when storage now holds this window.</returns>
-    public async Task<bool> FlushAsync(RateLimitWindow window, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Grain calls interleave with the awaits in here, so hits may arrive while a write waits on storage. What is written is a
+    /// snapshot; the version returned is that snapshot's, so hits that arrived meanwhile stay dirty. A conflict merges against
+    /// the window as it is when the stored record has been read, with no await between taking its buckets and restoring it,
+    /// so a hit that interleaved is neither lost nor counted twice.
+    /// </remarks>
+    /// <returns>The window version storage now holds, or <see langword="null"/> when the write failed.</returns>
+    public async Task<long?> FlushAsync(RateLimitWindow window, CancellationToken cancellationToken)
     {
         await AdoptLateWriteAsync(cancellationToken).ConfigureAwait(true);
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
         {
             var now = time.GetUtcNow();
+            var version = window.Version;
             var local = window.Save();
             try
             {
@@ -63,16 +70,15 @@ internal sealed class WindowPersistence(
                     metrics.Written();
                 }
 
-                _baseline = local;
                 _replaceStored = false;
-                return true;
+                return version;
             }
             catch (InconsistentStateException)
             {
                 var stored = await TryReadAsync(cancellationToken).ConfigureAwait(true);
                 if (stored is null)
                 {
-                    return false;
+                    return null;
                 }
 
                 if (!stored.RecordExists && _state.RecordExists)
@@ -84,10 +90,12 @@ internal sealed class WindowPersistence(
                     continue;
                 }
 
+                // From here to the restore nothing awaits: hits that arrived since the snapshot are in the window's current
+                // buckets, and no hit can arrive between reading them and replacing them.
                 var storedBuckets = BucketsOf(stored);
                 if (!_replaceStored)
                 {
-                    window.Restore(WindowMerge.Merge(storedBuckets, local, _baseline), now);
+                    window.Restore(WindowMerge.Merge(storedBuckets, window.Save(), _baseline), time.GetUtcNow());
                 }
 
                 _state = stored;
@@ -99,13 +107,13 @@ internal sealed class WindowPersistence(
             {
                 metrics.WriteFailed();
                 GrainLog.StorageWriteFailed(logger, grainId, exception);
-                return false;
+                return null;
             }
         }
 
         metrics.WriteFailed();
         GrainLog.ConflictUnresolved(logger, grainId, MaxWriteAttempts);
-        return false;
+        return null;
     }
 
     /// <summary>
@@ -122,13 +130,16 @@ internal sealed class WindowPersistence(
         {
             await write.WaitAsync(options.StorageTimeout, time, cancellationToken).ConfigureAwait(true);
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
+            // Abandoned, not failed: the write may still land (also when the wait was cancelled, as a flush is when its
+            // grain deactivates), and the next flush must know which ETag and contents it would leave behind.
             _pendingWrite = new PendingWrite(write, attempt, buckets);
             throw;
         }
 
         _state = attempt;
+        _baseline = buckets;
     }
 
     /// <summary>
@@ -143,17 +154,25 @@ internal sealed class WindowPersistence(
             return;
         }
 
-        _pendingWrite = null;
         try
         {
             await pending.Task.WaitAsync(options.StorageTimeout, time, cancellationToken).ConfigureAwait(true);
-            _state = pending.State;
-            _baseline = pending.Buckets;
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Kept, so that the flush after this one (the one at deactivation) waits for the write in turn.
+            throw;
+        }
+        catch (Exception)
         {
             // Failed or still pending: proceed with what is known; a conflict, if any, merges.
+            _pendingWrite = null;
+            return;
         }
+
+        _pendingWrite = null;
+        _state = pending.State;
+        _baseline = pending.Buckets;
     }
 
     private static IReadOnlyList<WindowBucket> BucketsOf(GrainState<WindowGrainState> state) =>
