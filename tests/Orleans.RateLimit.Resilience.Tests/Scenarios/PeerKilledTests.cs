@@ -35,7 +35,7 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
         using var redis = new RedisProcess();
         await redis.StartAsync();
         var serviceId = "peer-killed-" + Guid.NewGuid().ToString("N");
-        var ports = LoopbackPorts.Take(5);
+        var ports = LoopbackPorts.Take(3);
 
         using var peer = NodeProcess.Start("peer web node", BuildOutput.WebAppDirectory, BuildOutput.WebAppAssembly, new Dictionary<string, string>
         {
@@ -48,22 +48,22 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
             ["RateLimitSilo__SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["RateLimitSilo__GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
         });
-        await using var node = await EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
+        await using var node = await LoopbackPorts.StartAsync(2, nodePorts => EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
         {
             ["Clustering"] = "Redis",
             ["Storage"] = "Redis",
             ["Redis"] = redis.ConnectionString,
             ["ServiceId"] = serviceId,
             ["ClusterId"] = serviceId,
-            ["SiloPort"] = ports[3].ToString(CultureInfo.InvariantCulture),
-            ["GatewayPort"] = ports[4].ToString(CultureInfo.InvariantCulture),
+            ["SiloPort"] = nodePorts[0].ToString(CultureInfo.InvariantCulture),
+            ["GatewayPort"] = nodePorts[1].ToString(CultureInfo.InvariantCulture),
         }, silo => silo.Configure<ClusterMembershipOptions>(membership =>
         {
             // By default a silo is probed every 5 s (adapting between 2.5 and 20 s) and suspected after 3 missed probes, so a
             // killed peer is declared dead 15 s or more later; until then calls routed to it fail. Probed every second it
             // was declared dead 1.1-1.3 s after the kill here. Only the surviving silo needs it: it is the one that votes.
             membership.ProbeTimeout = TimeSpan.FromSeconds(1);
-        }));
+        })));
 
         await WaitForPeerAsync(node, peer, ports[0]);
         var openings = await node.WarmUpAsync(Limit);
