@@ -81,6 +81,25 @@ internal sealed class NodeProcess : IDisposable
     /// <summary>SIGCONT: a paused process carries on where it stopped.</summary>
     public Task ResumeAsync() => SignalAsync("CONT");
 
+    /// <summary>
+    /// The loopback port Kestrel reported binding ("Now listening on: http://127.0.0.1:…", logged at start by the web app
+    /// started with <c>Urls=http://127.0.0.1:0</c>); <see langword="null"/> until it has.
+    /// </summary>
+    public int? ListeningPort()
+    {
+        const string Listening = "Now listening on: http://127.0.0.1:";
+        foreach (var line in _output)
+        {
+            var at = line.IndexOf(Listening, StringComparison.Ordinal);
+            if (at >= 0 && int.TryParse(line.AsSpan(at + Listening.Length).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                return port;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The last lines the process wrote, for a failure message.</summary>
     public string RecentOutput() => $"--- last output of {Name} (pid {Id}) ---{Environment.NewLine}{string.Join(Environment.NewLine, _output)}";
 
