@@ -62,38 +62,9 @@ public sealed class TestApp : IAsyncDisposable
         Action<WebApplication> configureApp)
     {
         ArgumentNullException.ThrowIfNull(configureApp);
-        var clock = new FakeTimeProvider(Start);
-        var logs = new TestLogSink();
-        var apps = new List<WebApplication>();
-        try
-        {
-            foreach (var silo in SilosFor(backend))
-            {
-                var app = TestNode.Build(clock, logs, silo, configureBuilder, configureApp);
-                apps.Add(app);
-                await app.StartAsync();
-            }
-
-            if (backend == Backend.Grains)
-            {
-                await WaitForClusterAsync(apps);
-            }
-
-            return new TestApp(clock, logs, apps);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            try
-            {
-                await StopAsync(apps);
-            }
-            catch (AggregateException cleanup)
-            {
-                throw new AggregateException(e, cleanup);
-            }
-
-            throw;
-        }
+        return backend == Backend.Memory
+            ? await StartNodesAsync([null], configureBuilder, configureApp)
+            : await LoopbackPorts.StartAsync(4, ports => StartNodesAsync(SilosOn(ports), configureBuilder, configureApp));
     }
 
     /// <summary>Stops node 1 before node 0, so the primary silo, which holds the membership table, goes last.</summary>
@@ -113,17 +84,52 @@ public sealed class TestApp : IAsyncDisposable
         await StopAsync(_apps);
     }
 
-    private static IEnumerable<TestNode.SiloPorts?> SilosFor(Backend backend)
+    /// <summary>Two silos of one new cluster whose primary is the first.</summary>
+    private static TestNode.SiloPorts?[] SilosOn(int[] ports)
     {
-        if (backend == Backend.Memory)
-        {
-            return [null];
-        }
-
-        var ports = LoopbackPorts.Take(4);
         var primary = new IPEndPoint(IPAddress.Loopback, ports[0]);
         var cluster = "aspnetcore-tests-" + Guid.NewGuid().ToString("N");
         return [new(ports[0], ports[1], primary, cluster), new(ports[2], ports[3], primary, cluster)];
+    }
+
+    /// <summary>One node per entry of <paramref name="silos"/>, with no silo for <see langword="null"/>; stopped again if one fails to start.</summary>
+    private static async Task<TestApp> StartNodesAsync(
+        TestNode.SiloPorts?[] silos,
+        Action<WebApplicationBuilder>? configureBuilder,
+        Action<WebApplication> configureApp)
+    {
+        var clock = new FakeTimeProvider(Start);
+        var logs = new TestLogSink();
+        var apps = new List<WebApplication>();
+        try
+        {
+            foreach (var silo in silos)
+            {
+                var app = TestNode.Build(clock, logs, silo, configureBuilder, configureApp);
+                apps.Add(app);
+                await app.StartAsync();
+            }
+
+            if (silos.Length > 1)
+            {
+                await WaitForClusterAsync(apps);
+            }
+
+            return new TestApp(clock, logs, apps);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            try
+            {
+                await StopAsync(apps);
+            }
+            catch (AggregateException cleanup)
+            {
+                throw new AggregateException(e, cleanup);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>

@@ -82,6 +82,9 @@ internal static class TestNode
         logging.AddFilter("System", LogLevel.Warning);
         logging.AddFilter("Orleans", LogLevel.Warning);
         logging.AddFilter("Orleans.RateLimit", LogLevel.Debug);
+
+        // Orleans' grain placement logs through Polly, three records per placement: noise that the sink would keep.
+        logging.AddFilter("Polly", LogLevel.Warning);
     }
 
     private static void ConfigureSilo(ISiloBuilder silo, SiloPorts ports)

@@ -42,21 +42,25 @@ public sealed class ClientModeApp : IAsyncDisposable
 
     public TestLogSink Logs { get; }
 
-    public static async Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map)
+    public static Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        var ports = LoopbackPorts.Take(2);
+        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], configure, map));
+    }
+
+    private static async Task<ClientModeApp> StartAsync(int siloPort, int gatewayPort, Action<RateLimitOptions> configure, Action<WebApplication> map)
+    {
         var cluster = "client-mode-" + Guid.NewGuid().ToString("N");
         var logs = new TestLogSink();
-        var silo = await StartSiloAsync(ports[0], ports[1], cluster);
+        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster);
         WebApplication? web = null;
         try
         {
-            web = BuildWeb(ports[1], cluster, logs, configure);
+            web = BuildWeb(gatewayPort, cluster, logs, configure);
             web.UseOrleansRateLimiting();
             map(web);
             await web.StartAsync();
-            return new ClientModeApp(ports[0], ports[1], cluster, silo, web, logs);
+            return new ClientModeApp(siloPort, gatewayPort, cluster, silo, web, logs);
         }
         catch
         {
@@ -143,8 +147,16 @@ public sealed class ClientModeApp : IAsyncDisposable
             .UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster)
             .AddRateLimitGrains());
         var host = builder.Build();
-        await host.StartAsync();
-        return host;
+        try
+        {
+            await host.StartAsync();
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
     }
 
     private static async Task StopAsync(IHost silo)

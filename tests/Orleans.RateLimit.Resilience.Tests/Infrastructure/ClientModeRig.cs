@@ -19,16 +19,14 @@ internal sealed class ClientModeRig : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly RedisProcess _redis;
-    private readonly int _siloPort;
-    private readonly int _gatewayPort;
+    private int _siloPort;
+    private int _gatewayPort;
     private readonly string _serviceId = "client-mode-" + Guid.NewGuid().ToString("N");
     private WebApplication? _web;
 
-    private ClientModeRig(RedisProcess redis, int siloPort, int gatewayPort)
+    private ClientModeRig(RedisProcess redis)
     {
         _redis = redis;
-        _siloPort = siloPort;
-        _gatewayPort = gatewayPort;
     }
 
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
@@ -54,13 +52,11 @@ internal sealed class ClientModeRig : IAsyncDisposable
     {
         ThreadPoolCapacity.Ensure();
         var redis = new RedisProcess();
-        var ports = LoopbackPorts.Take(2);
-        var rig = new ClientModeRig(redis, ports[0], ports[1]);
+        var rig = new ClientModeRig(redis);
         try
         {
             await redis.StartAsync();
-            rig.Silo = rig.StartSilo();
-            await Wait.ForPortAsync(rig._gatewayPort, rig.Silo, StartTimeout);
+            rig.Silo = await LoopbackPorts.StartAsync(2, rig.StartSiloAsync);
             await rig.StartWebNodeAsync(limit);
             return rig;
         }
@@ -108,6 +104,23 @@ internal sealed class ClientModeRig : IAsyncDisposable
         }
 
         _redis.Dispose();
+    }
+
+    /// <summary>The silo process on new ports, once its gateway listens; a process that could not bind them has exited.</summary>
+    private async Task<NodeProcess> StartSiloAsync(int[] ports)
+    {
+        (_siloPort, _gatewayPort) = (ports[0], ports[1]);
+        var silo = StartSilo();
+        try
+        {
+            await Wait.ForPortAsync(_gatewayPort, silo, StartTimeout);
+            return silo;
+        }
+        catch
+        {
+            silo.Dispose();
+            throw;
+        }
     }
 
     private NodeProcess StartSilo() => NodeProcess.Start("silo", BuildOutput.SiloHostDirectory, BuildOutput.SiloHostAssembly, new Dictionary<string, string>

@@ -13,6 +13,8 @@ internal sealed class NodeProcess : IDisposable
 {
     private const int KeptOutputLines = 200;
 
+    private static readonly TimeSpan SignalTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -75,11 +77,38 @@ internal sealed class NodeProcess : IDisposable
         await _process.WaitForExitAsync(cancellation.Token);
     }
 
-    /// <summary>SIGSTOP: the process stops running, its sockets stay open and nothing answers.</summary>
-    public Task PauseAsync() => SignalAsync("STOP");
+    /// <summary>SIGSTOP, then waits until every thread of the process has stopped: its sockets stay open and nothing answers.</summary>
+    public async Task PauseAsync()
+    {
+        await SignalAsync("STOP");
+        await WaitUntilAsync(stopped: true);
+    }
 
-    /// <summary>SIGCONT: a paused process carries on where it stopped.</summary>
-    public Task ResumeAsync() => SignalAsync("CONT");
+    /// <summary>SIGCONT, then waits until no thread of the process is stopped: a paused process carries on where it stopped.</summary>
+    public async Task ResumeAsync()
+    {
+        await SignalAsync("CONT");
+        await WaitUntilAsync(stopped: false);
+    }
+
+    /// <summary>
+    /// The loopback port Kestrel reported binding ("Now listening on: http://127.0.0.1:…", logged at start by the web app
+    /// started with <c>Urls=http://127.0.0.1:0</c>); <see langword="null"/> until it has.
+    /// </summary>
+    public int? ListeningPort()
+    {
+        const string Listening = "Now listening on: http://127.0.0.1:";
+        foreach (var line in _output)
+        {
+            var at = line.IndexOf(Listening, StringComparison.Ordinal);
+            if (at >= 0 && int.TryParse(line.AsSpan(at + Listening.Length).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                return port;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The last lines the process wrote, for a failure message.</summary>
     public string RecentOutput() => $"--- last output of {Name} (pid {Id}) ---{Environment.NewLine}{string.Join(Environment.NewLine, _output)}";
@@ -112,6 +141,54 @@ internal sealed class NodeProcess : IDisposable
         {
             throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with exit code {kill.ExitCode}.");
         }
+    }
+
+    /// <summary>
+    /// Until every thread of the process is stopped by a signal, or none is (state T in /proc/{pid}/task/{tid}/stat): a signal
+    /// is sent when kill returns, and this is when it has taken effect. Where /proc is missing the signal is all there is.
+    /// </summary>
+    private async Task WaitUntilAsync(bool stopped)
+    {
+        var tasks = $"/proc/{Id.ToString(CultureInfo.InvariantCulture)}/task";
+        if (!System.IO.Directory.Exists(tasks))
+        {
+            return;
+        }
+
+        var waited = Stopwatch.StartNew();
+        char[] states;
+        while ((states = ThreadStates(tasks)).Length == 0 || !Array.TrueForAll(states, state => (state == 'T') == stopped))
+        {
+            if (waited.Elapsed > SignalTimeout)
+            {
+                throw new TimeoutException(
+                    $"{Name} (pid {Id}) did not {(stopped ? "stop" : "continue")} within {SignalTimeout.TotalSeconds} s; thread states: {string.Join(" ", states)}");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>The state letter of each thread; a thread that ended meanwhile is left out.</summary>
+    private static char[] ThreadStates(string tasks)
+    {
+        var states = new List<char>();
+        foreach (var task in System.IO.Directory.EnumerateDirectories(tasks))
+        {
+            try
+            {
+                // "tid (comm) S ...": the name may hold spaces and parentheses, so the state follows the last ')'.
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..].TrimStart();
+                states.Add(state[0]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return [.. states];
     }
 
     private void Keep(string? line)

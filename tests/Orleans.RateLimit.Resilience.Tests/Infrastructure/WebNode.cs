@@ -43,6 +43,7 @@ internal static class WebNode
         builder.Logging.AddFilter("System", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.RateLimit", LogLevel.Debug);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         addOrleans(builder);
         builder.Services.AddOrleansRateLimiting();

@@ -35,40 +35,41 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
         using var redis = new RedisProcess();
         await redis.StartAsync();
         var serviceId = "peer-killed-" + Guid.NewGuid().ToString("N");
-        var ports = LoopbackPorts.Take(5);
+        var ports = LoopbackPorts.Take(2);
 
         using var peer = NodeProcess.Start("peer web node", BuildOutput.WebAppDirectory, BuildOutput.WebAppAssembly, new Dictionary<string, string>
         {
-            ["Urls"] = $"http://127.0.0.1:{ports[0]}",
+            // Kestrel picks a free port and the peer logs it; the silo's ports must be known before it starts.
+            ["Urls"] = "http://127.0.0.1:0",
             ["RateLimitSilo__Clustering"] = "Redis",
             ["RateLimitSilo__Storage"] = "Redis",
             ["RateLimitSilo__Redis"] = redis.ConnectionString,
             ["RateLimitSilo__ServiceId"] = serviceId,
             ["RateLimitSilo__ClusterId"] = serviceId,
-            ["RateLimitSilo__SiloPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
-            ["RateLimitSilo__GatewayPort"] = ports[2].ToString(CultureInfo.InvariantCulture),
+            ["RateLimitSilo__SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
+            ["RateLimitSilo__GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
         });
-        await using var node = await EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
+        await using var node = await LoopbackPorts.StartAsync(2, nodePorts => EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
         {
             ["Clustering"] = "Redis",
             ["Storage"] = "Redis",
             ["Redis"] = redis.ConnectionString,
             ["ServiceId"] = serviceId,
             ["ClusterId"] = serviceId,
-            ["SiloPort"] = ports[3].ToString(CultureInfo.InvariantCulture),
-            ["GatewayPort"] = ports[4].ToString(CultureInfo.InvariantCulture),
+            ["SiloPort"] = nodePorts[0].ToString(CultureInfo.InvariantCulture),
+            ["GatewayPort"] = nodePorts[1].ToString(CultureInfo.InvariantCulture),
         }, silo => silo.Configure<ClusterMembershipOptions>(membership =>
         {
             // By default a silo is probed every 5 s (adapting between 2.5 and 20 s) and suspected after 3 missed probes, so a
             // killed peer is declared dead 15 s or more later; until then calls routed to it fail. Probed every second it
             // was declared dead 1.1-1.3 s after the kill here. Only the surviving silo needs it: it is the one that votes.
             membership.ProbeTimeout = TimeSpan.FromSeconds(1);
-        }));
+        })));
 
-        await WaitForPeerAsync(node, peer, ports[0]);
+        await WaitForPeerAsync(node, peer);
         var openings = await node.WarmUpAsync(Limit);
         var membership = node.Services.GetRequiredService<IClusterMembershipService>();
-        var peerAddress = membership.CurrentSnapshot.Members.Values.Single(m => m.SiloAddress.Endpoint.Port == ports[1]).SiloAddress;
+        var peerAddress = membership.CurrentSnapshot.Members.Values.Single(m => m.SiloAddress.Endpoint.Port == ports[0]).SiloAddress;
         var (peerKeys, localKeys) = await PlaceKeysAsync(node, peerAddress);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.000}s cluster of 2 up, warmed up (circuit opened {openings}x on the first requests); keys on the peer: {string.Join(", ", peerKeys)}; on this node: {string.Join(", ", localKeys)}");
 
@@ -115,11 +116,12 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
 
     private static string Describe(TimeSpan? at) => at is { } value ? $"{value.TotalSeconds:0.000}s" : "(not within the run)";
 
-    /// <summary>Until the peer serves HTTP and this node's silo sees both silos active.</summary>
-    private static async Task WaitForPeerAsync(EmbeddedNode node, NodeProcess peer, int peerHttpPort)
+    /// <summary>Until the peer serves HTTP on the port it logged and this node's silo sees both silos active.</summary>
+    private static async Task WaitForPeerAsync(EmbeddedNode node, NodeProcess peer)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var membership = node.Services.GetRequiredService<IClusterMembershipService>();
+        int? peerHttpPort = null;
         await Wait.UntilAsync(
             async () =>
             {
@@ -128,9 +130,14 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
                     throw new InvalidOperationException($"The peer exited.{Environment.NewLine}{peer.RecentOutput()}");
                 }
 
+                if ((peerHttpPort ??= peer.ListeningPort()) is not { } port)
+                {
+                    return false;
+                }
+
                 try
                 {
-                    var health = await http.GetAsync(new Uri($"http://127.0.0.1:{peerHttpPort}/health"));
+                    var health = await http.GetAsync(new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/health"));
                     return health.IsSuccessStatusCode && membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) == 2;
                 }
                 catch (HttpRequestException)

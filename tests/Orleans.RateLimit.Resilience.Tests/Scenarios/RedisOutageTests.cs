@@ -32,9 +32,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         using var redis = new RedisProcess();
         await redis.StartAsync();
         var serviceId = "redis-outage-" + Guid.NewGuid().ToString("N");
-        var ports = LoopbackPorts.Take(2);
         await using var stored = new RedisWindows(redis.ConnectionString, serviceId);
-        await using var node = await EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
+        await using var node = await LoopbackPorts.StartAsync(2, ports => EmbeddedNode.StartAsync(clock, Limit, new Dictionary<string, string>
         {
             ["Clustering"] = "Localhost",
             ["Storage"] = "Redis",
@@ -44,7 +43,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             ["SiloPort"] = ports[0].ToString(CultureInfo.InvariantCulture),
             ["GatewayPort"] = ports[1].ToString(CultureInfo.InvariantCulture),
             ["Grains:MaxFlushInterval"] = "00:00:02",
-        });
+        }));
         var openings = await node.WarmUpAsync(Limit);
         var keys = Enumerable.Range(0, Keys).Select(i => $"client-{i}").ToList();
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.000}s node up, warmed up (circuit opened {openings}x on the first requests)");
