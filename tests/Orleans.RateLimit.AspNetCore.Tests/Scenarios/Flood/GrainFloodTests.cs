@@ -66,10 +66,7 @@ public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(
     [Fact]
     public async Task Windows_of_20_000_unique_clients_are_collected_and_forgotten_after_they_end_and_their_memory_returns()
     {
-        await using var app = await StartAsync(
-            null,
-            a => a.MapGet("/flood", () => "ok").RateLimit("10/minute", l => l.KeySelector(KeySelectors.Header(UniqueKeyFlood.Header))),
-            b => b.Services.Configure<GrainDirectoryOptions>(o => o.MaximumCacheTTL = DirectoryCacheTtl));
+        await using var app = await StartFloodAppAsync("10/minute");
         using var directoryCache = new DirectoryCacheProbe();
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
@@ -97,7 +94,7 @@ public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(
 
         // The directory caches still hold the addresses of the store grains the test just counted through; once those are
         // forgotten, no cached address is left of the flood either.
-        await WaitUntilAsync(() => Task.FromResult(directoryCache.Entries() == 0), "the directory caches to forget every address", 2 * DirectoryCacheTtl + SettleTimeout);
+        await DirectoryCachesEmptyAsync(directoryCache, "every address");
         var after = ManagedMemory.Live();
 
         output.WriteLine($"flood: {Clients} requests, one per client, over both nodes in {took.TotalSeconds:F1} s ({Clients / took.TotalSeconds:F0} requests/s)");
@@ -115,17 +112,14 @@ public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(
     [Fact]
     public async Task Window_grains_of_200_000_unique_clients_are_collected_and_their_memory_returns()
     {
-        await using var app = await StartAsync(
-            null,
-            a => a.MapGet("/flood", () => "ok").RateLimit("10/second", l => l.KeySelector(KeySelectors.Header(UniqueKeyFlood.Header))),
-            b => b.Services.Configure<GrainDirectoryOptions>(o => o.MaximumCacheTTL = DirectoryCacheTtl));
+        await using var app = await StartFloodAppAsync("10/second");
         using var directoryCache = new DirectoryCacheProbe();
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
 
         await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "warm-", FullFloodWarmUp, FloodTimeout);
         await CollectWindowGrainsAsync(management);
-        await WaitUntilAsync(() => Task.FromResult(directoryCache.Entries() == 0), "the directory caches to forget the warm-up", 2 * DirectoryCacheTtl + SettleTimeout);
+        await DirectoryCachesEmptyAsync(directoryCache, "the warm-up");
         var baseline = await ManagedMemory.SettledAsync();
 
         var took = await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "client-", FullFloodClients, FullFloodTimeout);
@@ -137,7 +131,7 @@ public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(
         var collection = Stopwatch.StartNew();
         await CollectWindowGrainsAsync(management);
         collection.Stop();
-        await WaitUntilAsync(() => Task.FromResult(directoryCache.Entries() == 0), "the directory caches to forget every address", 2 * DirectoryCacheTtl + SettleTimeout);
+        await DirectoryCachesEmptyAsync(directoryCache, "every address");
         var after = ManagedMemory.Live();
 
         output.WriteLine($"flood: {FullFloodClients} requests, one per client, over both nodes in {took.TotalSeconds:F1} s ({FullFloodClients / took.TotalSeconds:F0} requests/s)");
@@ -145,6 +139,16 @@ public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(
         output.WriteLine($"collecting them took {collection.Elapsed.TotalSeconds:F1} s; after collection {ManagedMemory.Megabytes(after)}; retained {after - baseline} bytes (bound {FullFloodRetainedBound})");
         Assert.True(after - baseline < FullFloodRetainedBound, $"{after - baseline} bytes stayed behind after every window grain was collected; the bound is {FullFloodRetainedBound}.");
     }
+
+    /// <summary>Two web nodes with embedded silos and one endpoint limited per <see cref="UniqueKeyFlood.Header"/>.</summary>
+    private Task<TestApp> StartFloodAppAsync(string limit) =>
+        StartAsync(
+            null,
+            a => a.MapGet("/flood", () => "ok").RateLimit(limit, l => l.KeySelector(KeySelectors.Header(UniqueKeyFlood.Header))),
+            b => b.Services.Configure<GrainDirectoryOptions>(o => o.MaximumCacheTTL = DirectoryCacheTtl));
+
+    private static Task DirectoryCachesEmptyAsync(DirectoryCacheProbe directoryCache, string what) =>
+        WaitUntilAsync(() => Task.FromResult(directoryCache.Entries() == 0), "the directory caches to forget " + what, 2 * DirectoryCacheTtl + SettleTimeout);
 
     /// <summary>Floods with <paramref name="count"/> clients and takes their windows through writing, collection and expiry.</summary>
     private static async Task FloodAndForgetAsync(TestApp app, IGrainFactory grains, IManagementGrain management, string prefix, int count)
