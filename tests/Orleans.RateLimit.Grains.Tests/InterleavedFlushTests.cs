@@ -33,10 +33,7 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
         using var metrics = new MetricRecorder(cluster);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(3);
-        var gate = _gates.Single();
-        gate.Close();
-        _clock.Advance(FlushInterval);
-        await gate.WriteBlocked(Bound);
+        var gate = await HoldNextFlushAsync();
 
         var elapsed = Stopwatch.StartNew();
         for (var i = 1; i <= 5; i++)
@@ -89,10 +86,7 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
         Assert.Equal(3, await StoredCountAsync(serviceId, key));
 
         // The right window's flush writes its snapshot (4) against the record it read before the left one was written...
-        var gate = _gates.Single();
-        gate.Close();
-        _clock.Advance(FlushInterval);
-        await gate.WriteBlocked(Bound);
+        var gate = await HoldNextFlushAsync();
 
         // ...and while that write waits, the window counts 5 more.
         Assert.Equal(91, (await rightGrain.Hit(5).AsTask().WaitAsync(Prompt)).Stats.Remaining);
@@ -120,10 +114,7 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
         using var metrics = new MetricRecorder(cluster);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(3);
-        var gate = _gates.Single();
-        gate.Close();
-        _clock.Advance(FlushInterval);
-        await gate.WriteBlocked(Bound);
+        var gate = await HoldNextFlushAsync();
 
         // The clear starts running beside the flush's timer tick, and waits for the flush without writing anything yet.
         var clear = grain.Clear().AsTask();
@@ -135,7 +126,7 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
         gate.Open();
         await clear.WaitAsync(Bound);
         Assert.Equal(2, metrics["orleans_ratelimit.window.writes"]);
-        Assert.False(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
+        Assert.False(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)));
         Assert.Equal(100, (await grain.Stats()).Remaining);
 
         // The cleared window counts from zero, in memory and in storage.
@@ -150,13 +141,22 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
     private static string WindowKey(RateLimitStrategy strategy) =>
         new RateLimitWindowKey(strategy, RateLimitItem.Parse("100/minute"), "endpoint", Guid.NewGuid().ToString("N")).ToGrainKey();
 
-    private static RedisKey StorageKey(string serviceId, string grainKey) => $"{serviceId}/ratelimit/ratelimitwindow/{grainKey}";
 
     private static Task WaitForWritesAsync(MetricRecorder metrics, long writes) =>
         TestClusters.WaitUntilAsync(
             () => Task.FromResult(metrics["orleans_ratelimit.window.writes"] >= writes), Bound, $"{writes} window writes");
 
     private void UseRedis(RateLimitGrainOptions options) => options.RedisConnectionString = redis.ConnectionString;
+
+    /// <summary>Closes the gate, lets the flush timer fire, and returns once the flush's write waits at the gate.</summary>
+    private async Task<GatedGrainStorage> HoldNextFlushAsync()
+    {
+        var gate = _gates.Single();
+        gate.Close();
+        _clock.Advance(FlushInterval);
+        await gate.WriteBlocked(Bound);
+        return gate;
+    }
 
     private Task<InProcessTestCluster> StartGatedAsync(string serviceId, string clusterId) =>
         TestClusters.StartAsync(1, _clock, UseRedis, serviceId, clusterId, services =>
@@ -168,7 +168,7 @@ public sealed class InterleavedFlushTests(RedisServer redis) : IClassFixture<Red
     /// <summary>The count stored for a window (all its buckets); <see langword="null"/> when Redis has no record.</summary>
     private async Task<long?> StoredCountAsync(string serviceId, string grainKey)
     {
-        var json = (string?)await redis.Database.HashGetAsync(StorageKey(serviceId, grainKey), "data");
+        var json = (string?)await redis.Database.HashGetAsync(StoredWindowKeys.For(serviceId, grainKey), "data");
         if (json is null)
         {
             return null;

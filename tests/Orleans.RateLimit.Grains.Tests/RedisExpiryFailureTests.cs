@@ -16,7 +16,7 @@ public sealed class RedisExpiryFailureTests(RedisServer redis) : IClassFixture<R
     {
         var serviceId = "expiry-failure-" + Guid.NewGuid().ToString("N");
         var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "client").ToGrainKey();
-        RedisKey storageKey = $"{serviceId}/ratelimit/ratelimitwindow/{key}";
+        var storageKey = StoredWindowKeys.For(serviceId, key);
         await using var cluster = await TestClusters.StartAsync(1, _clock, o => o.RedisConnectionString = redis.ConnectionString, serviceId);
         using var metrics = new MetricRecorder(cluster);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);

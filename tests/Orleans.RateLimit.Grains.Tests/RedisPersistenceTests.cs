@@ -17,8 +17,6 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
     private static string WindowKey(string limit, RateLimitStrategy strategy = RateLimitStrategy.FixedWindow) =>
         new RateLimitWindowKey(strategy, RateLimitItem.Parse(limit), "endpoint", Guid.NewGuid().ToString("N")).ToGrainKey();
 
-    private static RedisKey StorageKey(string serviceId, string grainKey, string grainType = "ratelimitwindow") =>
-        $"{serviceId}/ratelimit/{grainType}/{grainKey}";
 
     [Theory]
     [InlineData(RateLimitStrategy.FixedWindow)]
@@ -64,7 +62,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
 
         await cluster.DeactivateAndWaitAsync(grain);
 
-        Assert.False(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
+        Assert.False(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)));
         Assert.Equal(5, (await grain.Stats()).Remaining);
     }
 
@@ -81,13 +79,13 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
             await grain.Hit(1);
         }
 
-        Assert.False(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
+        Assert.False(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)));
 
         // A 1-minute window flushes every max(1 s, 60 s / 20) = 3 s.
         _clock.Advance(TimeSpan.FromSeconds(3));
         await TestClusters.WaitUntilAsync(
-            () => redis.Database.KeyExistsAsync(StorageKey(serviceId, key)), TimeSpan.FromSeconds(10), "the flush timer to write the window");
-        var json = (string?)await redis.Database.HashGetAsync(StorageKey(serviceId, key), "data");
+            () => redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)), TimeSpan.FromSeconds(10), "the flush timer to write the window");
+        var json = (string?)await redis.Database.HashGetAsync(StoredWindowKeys.For(serviceId, key), "data");
         Assert.Contains("20", json, StringComparison.Ordinal);
     }
 
@@ -123,7 +121,7 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
     {
         var serviceId = "expiry-" + Guid.NewGuid().ToString("N");
         var key = WindowKey("3/12 seconds");
-        var storageKey = StorageKey(serviceId, key);
+        var storageKey = StoredWindowKeys.For(serviceId, key);
         await using var cluster = await TestClusters.StartAsync(1, _clock, UseRedis(expiryGrace: TimeSpan.FromMilliseconds(500)), serviceId);
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(1);
@@ -149,11 +147,11 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(key);
         await grain.Hit(3);
         await cluster.DeactivateAndWaitAsync(grain);
-        Assert.True(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
+        Assert.True(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)));
 
         await grain.Clear();
 
-        Assert.False(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key)));
+        Assert.False(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key)));
         Assert.Equal(3, (await grain.Stats()).Remaining);
     }
 
@@ -204,6 +202,6 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
         await using var second = await TestClusters.StartAsync(1, _clock, UseRedis(), serviceId);
 
         Assert.False((await second.Client.GetGrain<IMetaLimitGrain>(key).Check(1)).Allowed);
-        Assert.True(await redis.Database.KeyExistsAsync(StorageKey(serviceId, key, "metalimit")));
+        Assert.True(await redis.Database.KeyExistsAsync(StoredWindowKeys.For(serviceId, key, "metalimit")));
     }
 }
