@@ -31,18 +31,7 @@ internal sealed class MetaBlockCache : IDisposable
         _time = time;
         _capacity = capacity;
 
-        // Held weakly by its timer, like the memory store, so an undisposed cache can still be collected.
-        _sweepTimer = time.CreateTimer(
-            static state =>
-            {
-                if (((WeakReference<MetaBlockCache>)state!).TryGetTarget(out var cache))
-                {
-                    cache.Sweep();
-                }
-            },
-            new WeakReference<MetaBlockCache>(this),
-            SweepInterval,
-            SweepInterval);
+        _sweepTimer = WeakSweepTimer.Start(time, this, SweepInterval, static cache => cache.Sweep());
     }
 
     /// <summary>How many blocks are held, ended ones included until the next sweep.</summary>

@@ -26,20 +26,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(time);
         _time = time;
-
-        // The timer holds the store only weakly: a store nobody disposes can still be collected, and its timer with it.
-        var self = new WeakReference<MemoryRateLimitStore>(this);
-        _sweepTimer = time.CreateTimer(
-            static state =>
-            {
-                if (((WeakReference<MemoryRateLimitStore>)state!).TryGetTarget(out var store))
-                {
-                    store.Sweep();
-                }
-            },
-            self,
-            SweepInterval,
-            SweepInterval);
+        _sweepTimer = WeakSweepTimer.Start(time, this, SweepInterval, static store => store.Sweep());
     }
 
     /// <summary>How many windows are held; for tests and metrics.</summary>
