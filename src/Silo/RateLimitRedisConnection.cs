@@ -4,8 +4,8 @@ using StackExchange.Redis;
 namespace Orleans.RateLimit.Silo;
 
 /// <summary>
-/// The one Redis connection of the rate-limit storage, shared by the grain storage provider and the expiry it sets.
-/// It connects in the background and reconnects by itself, so a silo starts even while Redis is down.
+/// The one Redis connection of the rate-limit window storage. It connects at first use, in the background, and reconnects
+/// by itself, so a silo starts even while Redis is down.
 /// </summary>
 internal sealed class RateLimitRedisConnection : IAsyncDisposable
 {

@@ -1,6 +1,6 @@
 namespace Orleans.RateLimit.Grains;
 
-/// <summary>Options of the rate-limit grains: where their state lives, how often it is written, how long idle grains stay.</summary>
+/// <summary>Options of the rate-limit grains: where their state lives and how often it is written.</summary>
 public sealed class RateLimitGrainOptions
 {
     /// <summary>The configuration section these options are usually bound from.</summary>
@@ -28,9 +28,6 @@ public sealed class RateLimitGrainOptions
     /// </summary>
     public TimeSpan MaxFlushInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a window grain stays in memory without calls before it is deactivated (after a final write). Default 2 min.</summary>
-    public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(2);
-
     /// <summary>Added to a window's end when its storage entry is given an expiry, to absorb clock differences between silos. Default 2 s.</summary>
     public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -54,7 +51,6 @@ public sealed class RateLimitGrainOptions
         target.PersistenceThreshold = PersistenceThreshold;
         target.MinFlushInterval = MinFlushInterval;
         target.MaxFlushInterval = MaxFlushInterval;
-        target.CollectionAge = CollectionAge;
         target.ExpiryGrace = ExpiryGrace;
         target.StorageTimeout = StorageTimeout;
     }
@@ -66,7 +62,6 @@ public sealed class RateLimitGrainOptions
         RequirePositive(errors, nameof(PersistenceThreshold), PersistenceThreshold);
         RequirePositive(errors, nameof(MinFlushInterval), MinFlushInterval);
         RequirePositive(errors, nameof(MaxFlushInterval), MaxFlushInterval);
-        RequirePositive(errors, nameof(CollectionAge), CollectionAge);
         RequirePositive(errors, nameof(StorageTimeout), StorageTimeout);
         if (ExpiryGrace < TimeSpan.Zero)
         {

@@ -7,10 +7,10 @@ namespace Orleans.RateLimit.Grains;
 
 /// <summary>
 /// Identifies one rate-limit window: a limit under a strategy, counted for one client <see cref="Key"/> in one <see cref="Scope"/>.
-/// Its <see cref="ToGrainKey"/> is the string key of the window grain.
+/// Its <see cref="ToStorageKey"/> names it in storage and in messages.
 /// </summary>
 /// <remarks>
-/// The grain key is <c>{strategy}/{amount}/{multiples}/{granularity}/{prefix}/{scope}/{key}</c>, the same parts Flask-Limiter puts
+/// The storage key is <c>{strategy}/{amount}/{multiples}/{granularity}/{prefix}/{scope}/{key}</c>, the same parts Flask-Limiter puts
 /// in its storage keys, so two limits with different amounts never share a counter. The prefix, scope and key come from users
 /// (IP addresses, header values), so every character outside printable ASCII, and <c>%</c>, <c>/</c> and <c>#</c>, is
 /// percent-escaped, which keeps distinct inputs distinct; a part longer than <see cref="MaxPartLength"/> after escaping is
@@ -28,8 +28,8 @@ public sealed record RateLimitWindowKey(RateLimitStrategy Strategy, RateLimitIte
 
     private const int HashedPartReadablePrefix = 40;
 
-    /// <summary>The grain key of this window.</summary>
-    public string ToGrainKey()
+    /// <summary>The storage key of this window: escaped, bounded in length, and distinct for distinct windows.</summary>
+    public string ToStorageKey()
     {
         ArgumentNullException.ThrowIfNull(Limit);
         var builder = new StringBuilder(64 + Scope.Length + Key.Length + Prefix.Length);
@@ -46,30 +46,7 @@ public sealed record RateLimitWindowKey(RateLimitStrategy Strategy, RateLimitIte
     }
 
     /// <inheritdoc />
-    public override string ToString() => ToGrainKey();
-
-    /// <summary>Reads the strategy and limit back from a grain key; the grain needs nothing else.</summary>
-    /// <exception cref="FormatException">The key was not made by <see cref="ToGrainKey"/>.</exception>
-    internal static (RateLimitStrategy Strategy, RateLimitItem Limit) ParseLimit(string grainKey)
-    {
-        ArgumentNullException.ThrowIfNull(grainKey);
-        var parts = grainKey.Split('/', 5);
-        if (parts.Length == 5
-            && TryParseStrategy(parts[0], out var strategy)
-            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
-            && amount <= RateLimitItem.MaxAmount
-            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var multiples)
-            && multiples >= 1
-            && RateLimitGranularity.Find(parts[3]) is { } granularity
-            && (long)multiples * granularity.Seconds <= RateLimitItem.MaxPeriodSeconds)
-        {
-            return (strategy, new RateLimitItem(amount, granularity, multiples));
-        }
-
-        throw new FormatException(
-            $"The rate-limit grain key {RateLimitParser.Quote(grainKey)} is not of the form " +
-            "'{strategy}/{amount}/{multiples}/{granularity}/{prefix}/{scope}/{key}'; build keys with RateLimitWindowKey.");
-    }
+    public override string ToString() => ToStorageKey();
 
     /// <summary>The name Flask-Limiter uses for a strategy: <c>fixed-window</c>, <c>moving-window</c>, <c>sliding-window-counter</c>.</summary>
     internal static string StrategyToken(RateLimitStrategy strategy) => strategy switch
@@ -79,21 +56,6 @@ public sealed record RateLimitWindowKey(RateLimitStrategy Strategy, RateLimitIte
         RateLimitStrategy.SlidingWindowCounter => "sliding-window-counter",
         _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown rate-limit strategy."),
     };
-
-    private static bool TryParseStrategy(string token, out RateLimitStrategy strategy)
-    {
-        foreach (var candidate in Enum.GetValues<RateLimitStrategy>())
-        {
-            if (token == StrategyToken(candidate))
-            {
-                strategy = candidate;
-                return true;
-            }
-        }
-
-        strategy = default;
-        return false;
-    }
 
     private static void AppendPart(StringBuilder builder, string part)
     {

@@ -1,0 +1,26 @@
+namespace Orleans.RateLimit.Grains;
+
+/// <summary>What a call does to its window.</summary>
+public enum WindowOperation
+{
+    /// <summary>Spends the cost if the limit allows it (a fixed window counts it either way, as in the original).</summary>
+    Hit = 0,
+
+    /// <summary>Whether the cost could be spent, spending nothing; also how a meta limit is checked.</summary>
+    Test = 1,
+
+    /// <summary>What remains of the window and when it resets.</summary>
+    Stats = 2,
+}
+
+/// <summary>One window decision asked of the window's owner.</summary>
+/// <param name="Window">The window.</param>
+/// <param name="Operation">What to do.</param>
+/// <param name="Cost">What the request costs.</param>
+/// <param name="StopIfRefused">When the window refuses, decide none of the calls after this one in the same batch.</param>
+[GenerateSerializer, Immutable, Alias("orl.WindowCall")]
+public readonly record struct WindowCall(
+    [property: Id(0)] WindowRef Window,
+    [property: Id(1)] WindowOperation Operation,
+    [property: Id(2)] int Cost,
+    [property: Id(3)] bool StopIfRefused);
