@@ -1,3 +1,4 @@
+using Orleans.RateLimit.Grains;
 using Microsoft.AspNetCore.Http;
 
 namespace Orleans.RateLimit.AspNetCore;
@@ -116,6 +117,14 @@ public sealed class RateLimitOptions
     /// machine is decided by its limit's failure mode alone, a cluster that is down stops being called after three.
     /// </summary>
     public int CircuitBreakerThreshold { get; set; } = 3;
+
+    /// <summary>
+    /// How many partition grains own the cluster's windows; a window's owner is chosen by a hash of its client key. Default
+    /// 256: enough to spread the windows of many clients evenly over dozens of silos and cores, few enough that their
+    /// activations (a quarter of a millisecond each) are paid once, at start. Every node of a cluster must use the same
+    /// value: nodes that differ count in different owners. Changing it starts persisted windows from zero.
+    /// </summary>
+    public int Partitions { get; set; } = WindowPartition.DefaultCount;
 
     /// <summary>
     /// Names the endpoint for scopes: default limits count per identifier. Returning <see langword="null"/> or empty skips

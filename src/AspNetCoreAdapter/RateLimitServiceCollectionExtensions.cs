@@ -46,6 +46,8 @@ public static class RateLimitServiceCollectionExtensions
         services.AddSingleton<MetaBlockCache>();
         services.AddSingleton<MemoryRateLimitStore>();
         services.AddSingleton<RateLimitMetrics>();
+        services.AddSingleton(sp => new CallDeadlines(
+            sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.GrainCallTimeout, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(CreateStorage);
         services.AddHostedService<RateLimitStorageWarmUp>();
         services.AddSingleton<LimitEvaluator>();
@@ -56,7 +58,7 @@ public static class RateLimitServiceCollectionExtensions
         return services;
     }
 
-    private static RateLimitStorage CreateStorage(IServiceProvider services)
+    private static ResilientRateLimitStore CreateStorage(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
         var memory = services.GetRequiredService<MemoryRateLimitStore>();
@@ -64,13 +66,14 @@ public static class RateLimitServiceCollectionExtensions
         var metrics = services.GetRequiredService<RateLimitMetrics>();
         if (options.Backend == RateLimitBackend.Memory)
         {
-            return new RateLimitStorage(memory, ping: null, memory, circuit: null, options, time, metrics);
+            return new ResilientRateLimitStore(memory, ping: null, memory, circuit: null, options, time, metrics);
         }
 
         var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
             "The Orleans rate-limit backend needs an IGrainFactory: host a silo with builder.UseOrleans(silo => silo.AddRateLimitGrains()), " +
             "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
-        var grainStore = new GrainRateLimitStore(grains, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+        var grainStore = new GrainRateLimitStore(
+            grains, options.Partitions, services.GetRequiredService<CallDeadlines>(), services.GetRequiredService<ILogger<GrainRateLimitStore>>());
         var probeTimeout = options.GrainCallTimeout > ProbeTimeout ? options.GrainCallTimeout : ProbeTimeout;
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(probeTimeout, time),
@@ -79,6 +82,6 @@ public static class RateLimitServiceCollectionExtensions
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
             metrics,
             services.GetRequiredService<ILogger<StorageCircuit>>());
-        return new RateLimitStorage(grainStore, grainStore.PingAsync, memory, circuit, options, time, metrics);
+        return new ResilientRateLimitStore(grainStore, grainStore.PingAsync, memory, circuit, options, time, metrics);
     }
 }

@@ -46,6 +46,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
             case "CIRCUITBREAKERTHRESHOLD": options.CircuitBreakerThreshold = Count(setting); break;
+            case "PARTITIONS": options.Partitions = Count(setting); break;
             default: throw Invalid(setting, "is not a rate-limit option");
         }
     }

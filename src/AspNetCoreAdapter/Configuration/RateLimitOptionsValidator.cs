@@ -1,3 +1,4 @@
+using Orleans.RateLimit.Grains;
 using Microsoft.Extensions.Options;
 
 namespace Orleans.RateLimit.AspNetCore;
@@ -21,6 +22,10 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
             options.GrainCallTimeout > TimeSpan.Zero && options.GrainCallTimeout <= MaxGrainCallTimeout,
             $"RateLimitOptions.GrainCallTimeout ({options.GrainCallTimeout}) must be more than zero and at most {MaxGrainCallTimeout}.");
         Require(failures, options.CircuitBreakerThreshold > 0, $"RateLimitOptions.CircuitBreakerThreshold ({options.CircuitBreakerThreshold}) must be 1 or more.");
+        Require(
+            failures,
+            options.Partitions is >= 1 and <= WindowPartition.MaxCount,
+            $"RateLimitOptions.Partitions ({options.Partitions}) must be from 1 to {WindowPartition.MaxCount}.");
         Require(failures, options.KeySelector is not null, "RateLimitOptions.KeySelector is required.");
         Require(failures, options.KeyPrefix is not null, "RateLimitOptions.KeyPrefix may be empty but not null.");
         Require(failures, options.RequestFilters.All(f => f is not null), "RateLimitOptions.RequestFilters holds a null filter.");

@@ -11,7 +11,7 @@ namespace Orleans.RateLimit.AspNetCore;
 /// Each phase tests the meta limits first, then counts its limits shortest granularity first.
 /// </summary>
 internal sealed class LimitEvaluator(
-    RateLimitStorage storage,
+    ResilientRateLimitStore storage,
     IOptions<RateLimitOptions> options,
     TimeProvider time,
     LimitTextCache texts,
@@ -21,7 +21,7 @@ internal sealed class LimitEvaluator(
     private readonly RateLimitOptions _options = options.Value;
     private readonly LimiterLimits _limits = new(options.Value);
 
-    public RateLimitStorage Storage => storage;
+    public ResilientRateLimitStore Storage => storage;
 
     public async ValueTask<Breach?> EvaluateRequestAsync(HttpContext context, RateLimitRequestState state)
     {
@@ -76,7 +76,7 @@ internal sealed class LimitEvaluator(
             return breach;
         }
 
-        var noneForThisMethod = routeLimits.TrueForAll(l => !l.Definition.AppliesTo(method));
+        var noneForThisMethod = NoneAppliesTo(routeLimits, method);
         var decoratorPhase = routeLimits;
         var allAdditive = plan.RouteLimitsAllAdditive;
         if (allAdditive)
@@ -109,21 +109,124 @@ internal sealed class LimitEvaluator(
     private async ValueTask<Breach?> EvaluatePhaseAsync(
         HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits, IReadOnlyList<LimitDefinition> metaLimits)
     {
+        var checks = new PhaseChecks(limits.Count + metaLimits.Count);
         if (!state.Plan.IsExempt(ExemptionScope.Meta))
         {
-            var metaBreach = await CheckMetaLimitsAsync(context, state, metaLimits).ConfigureAwait(false)
-                ?? await CheckAttachedMetaLimitsAsync(context, state, limits).ConfigureAwait(false);
-            if (metaBreach is not null)
+            // A client this node already knows to be blocked is answered without a call, unless a meta limit before it is
+            // not known yet: that one is asked first, as the original tests them in order.
+            var knownBlock = AddMetaChecks(context, state, metaLimits, checks);
+            for (var i = 0; knownBlock is null && i < limits.Count; i++)
             {
-                return metaBreach;
+                var definition = limits[i].Definition;
+                if (definition.MetaLimits.Count > 0 && !IsReplaced(state, definition))
+                {
+                    knownBlock = AddMetaChecks(context, state, definition.MetaDefinitions, checks);
+                }
+            }
+
+            if (knownBlock is { } block && checks.Count == 0)
+            {
+                return MetaBreach(context, state, block.Meta, block.Window, block.Stats);
+            }
+
+            if (knownBlock is not null)
+            {
+                return await DecideMetaChecksAsync(context, state, checks).ConfigureAwait(false)
+                    ?? MetaBreach(context, state, knownBlock.Value.Meta, knownBlock.Value.Window, knownBlock.Value.Stats);
             }
         }
 
-        // Stable, by granularity only (Flask-Limiter compares GRANULARITY.seconds): "1 per 2 hours" and "5 per 1 hour" tie.
-        var sorted = limits.OrderBy(l => l.Item.Granularity.Seconds).ToList();
-        var method = context.Request.Method;
-        var evaluated = new List<RequestLimit>(sorted.Count);
+        var metaChecks = checks.Count;
+        AddLimitChecks(context, state, limits, checks);
+        var outcomes = new StoreOutcome[checks.Count];
+        var decided = checks.Count == 0 ? 0 : await storage.DecideAsync(checks.Checks, outcomes).ConfigureAwait(false);
+        if (MetaBreachIn(context, state, checks, outcomes, Math.Min(decided, metaChecks)) is { } metaBreach)
+        {
+            return metaBreach;
+        }
+
+        var evaluated = new List<RequestLimit>(checks.Count - metaChecks);
         List<(ResolvedLimit Resolved, RequestLimit Limit)>? failed = null;
+        for (var i = metaChecks; i < decided; i++)
+        {
+            var outcome = outcomes[i];
+            if (outcome.Kind == StoreOutcomeKind.Skipped)
+            {
+                continue;
+            }
+
+            if (outcome.Kind == StoreOutcomeKind.FallBack)
+            {
+                state.NeedsFallbackLimits = true;
+                return null;
+            }
+
+            ThrowIfUnavailable(outcome);
+            var resolved = checks.Limit(i);
+            var check = checks[i];
+            var limit = new RequestLimit(resolved.Definition, check.Window, !outcome.Decision.Allowed, outcome.Decision.Stats);
+            evaluated.Add(limit);
+            if (resolved.Definition.DeductWhen is { } predicate)
+            {
+                state.AddDeduction(new PendingDeduction(limit, check.Cost, predicate));
+            }
+
+            if (!outcome.Decision.Allowed)
+            {
+                RateLimitLog.LimitExceeded(logger, resolved.Item.ToString(), RateLimitLog.Bounded(check.Window.Key), RateLimitLog.Bounded(check.Window.Scope));
+                (failed ??= []).Add((resolved, limit));
+            }
+        }
+
+        // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
+        state.CurrentLimits = evaluated;
+        state.CurrentLimit = failed is not null ? failed[^1].Limit : FirstUnshared(evaluated);
+
+        return failed is null ? null : Reject(context, state, failed);
+    }
+
+    private static bool NoneAppliesTo(List<ResolvedLimit> limits, string method)
+    {
+        foreach (var limit in limits)
+        {
+            if (limit.Definition.AppliesTo(method))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Throws the storage error of an outcome that is neither a decision nor a skip.</summary>
+    internal static void ThrowIfUnavailable(in StoreOutcome outcome)
+    {
+        if (outcome.Kind is StoreOutcomeKind.FailClosed or StoreOutcomeKind.Failed)
+        {
+            throw outcome.Failure as RateLimitStorageUnavailableException
+                ?? new RateLimitStorageUnavailableException("Rate limit storage is unreachable.", outcome.Failure);
+        }
+    }
+
+    private static RequestLimit? FirstUnshared(List<RequestLimit> evaluated)
+    {
+        foreach (var limit in evaluated)
+        {
+            if (!limit.Shared)
+            {
+                return limit;
+            }
+        }
+
+        return evaluated.Count > 0 ? evaluated[0] : null;
+    }
+
+    /// <summary>The limits of a phase that count for this request, shortest granularity first.</summary>
+    private void AddLimitChecks(HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits, PhaseChecks checks)
+    {
+        // Stable, by granularity only (Flask-Limiter compares GRANULARITY.seconds): "1 per 2 hours" and "5 per 1 hour" tie.
+        var sorted = limits.Count < 2 ? limits : SortedByGranularity(limits);
+        var method = context.Request.Method;
         foreach (var resolved in sorted)
         {
             var definition = resolved.Definition;
@@ -132,49 +235,30 @@ internal sealed class LimitEvaluator(
                 continue;
             }
 
-            if (WindowFor(context, state, resolved) is not { } window)
+            if (WindowFor(context, state, resolved) is { } window)
             {
-                continue;
-            }
-
-            var cost = definition.CostFor(context);
-            var outcome = definition.DeductWhen is null
-                ? await storage.HitAsync(definition, window, cost).ConfigureAwait(false)
-                : await storage.TestAsync(definition, window, cost).ConfigureAwait(false);
-            if (outcome is not { } decision)
-            {
-                if (storage.IsReplacedByFallbackLimits(definition))
-                {
-                    state.NeedsFallbackLimits = true;
-                    return null;
-                }
-
-                continue;
-            }
-
-            var limit = new RequestLimit(definition, window, !decision.Allowed, decision.Stats);
-            evaluated.Add(limit);
-            if (definition.DeductWhen is { } predicate)
-            {
-                state.AddDeduction(new PendingDeduction(limit, cost, predicate));
-            }
-
-            if (!decision.Allowed)
-            {
-                RateLimitLog.LimitExceeded(logger, resolved.Item.ToString(), RateLimitLog.Bounded(window.Key), RateLimitLog.Bounded(window.Scope));
-                (failed ??= []).Add((resolved, limit));
-                if (_options.FailOnFirstBreach)
-                {
-                    break;
-                }
+                checks.AddLimit(resolved, window, definition.CostFor(context), _options.FailOnFirstBreach);
             }
         }
+    }
 
-        // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
-        state.CurrentLimits = evaluated;
-        state.CurrentLimit = failed is not null ? failed[^1].Limit : evaluated.Find(l => !l.Shared) ?? evaluated.FirstOrDefault();
+    private static List<ResolvedLimit> SortedByGranularity(List<ResolvedLimit> limits)
+    {
+        var sorted = new List<ResolvedLimit>(limits);
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            var current = sorted[i];
+            var j = i - 1;
+            while (j >= 0 && sorted[j].Item.Granularity.Seconds > current.Item.Granularity.Seconds)
+            {
+                sorted[j + 1] = sorted[j];
+                j--;
+            }
 
-        return failed is null ? null : Reject(context, state, failed);
+            sorted[j + 1] = current;
+        }
+
+        return sorted;
     }
 
     private Breach Reject(HttpContext context, RateLimitRequestState state, List<(ResolvedLimit Resolved, RequestLimit Limit)> failed)
@@ -208,29 +292,20 @@ internal sealed class LimitEvaluator(
         return new Breach(reported.Limit, reported.Resolved.Definition.Describe(context, reported.Resolved.Item), response);
     }
 
-    private async ValueTask<Breach?> CheckAttachedMetaLimitsAsync(HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits)
-    {
-        foreach (var resolved in limits)
-        {
-            if (resolved.Definition.MetaLimits.Count > 0 && !IsReplaced(state, resolved.Definition)
-                && await CheckMetaLimitsAsync(context, state, resolved.Definition.MetaDefinitions).ConfigureAwait(false) is { } breach)
-            {
-                return breach;
-            }
-        }
-
-        return null;
-    }
-
-    private async ValueTask<Breach?> CheckMetaLimitsAsync(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits)
+    /// <summary>
+    /// Adds a check for each meta limit that counts for this request, until one this node already knows to be blocked,
+    /// which is returned instead.
+    /// </summary>
+    private KnownBlock? AddMetaChecks(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits, PhaseChecks checks)
     {
         if (metaLimits.Count == 0)
         {
             return null;
         }
 
-        var resolved = new List<ResolvedLimit>();
+        var resolved = new List<ResolvedLimit>(metaLimits.Count);
         Resolve(context, state, metaLimits, resolved);
+        var now = time.GetUtcNow();
         foreach (var meta in resolved)
         {
             if (meta.Definition.ExemptWhen?.Invoke(context) == true || WindowFor(context, state, meta) is not { } window)
@@ -238,33 +313,53 @@ internal sealed class LimitEvaluator(
                 continue;
             }
 
-            var grainKey = window.ToGrainKey();
-            var now = time.GetUtcNow();
-            WindowStats stats;
-            if (blocked.IsBlocked(grainKey, now, out var until))
+            if (blocked.IsBlocked(new WindowRef(window), now, out var until))
             {
-                stats = new WindowStats(0, until);
-            }
-            else
-            {
-                if (await storage.CheckMetaAsync(meta.Definition, window, meta.Definition.CostFor(context)).ConfigureAwait(false) is not { Allowed: false } decision)
-                {
-                    continue;
-                }
-
-                stats = decision.Stats;
-                blocked.Block(grainKey, stats.ResetAt, now);
+                return new KnownBlock(meta, window, new WindowStats(0, until));
             }
 
-            var limit = new RequestLimit(meta.Definition, window, breached: true, stats);
-            state.CurrentLimit = limit;
-            state.CurrentLimits = [limit];
-            RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), RateLimitLog.Bounded(window.Key), state.Endpoint);
-            var response = RunCallback(meta.Definition.OnBreach ?? _options.OnMetaBreach, context, limit, null, meta: true);
-            return new Breach(limit, meta.Definition.Describe(context, meta.Item), response);
+            checks.AddMeta(meta, window, meta.Definition.CostFor(context));
         }
 
         return null;
+    }
+
+    private async ValueTask<Breach?> DecideMetaChecksAsync(HttpContext context, RateLimitRequestState state, PhaseChecks checks)
+    {
+        var outcomes = new StoreOutcome[checks.Count];
+        var decided = await storage.DecideAsync(checks.Checks, outcomes).ConfigureAwait(false);
+        return MetaBreachIn(context, state, checks, outcomes, decided);
+    }
+
+    /// <summary>The breach of the first meta check that refused; <see langword="null"/> when none of the first <paramref name="count"/> did.</summary>
+    private Breach? MetaBreachIn(HttpContext context, RateLimitRequestState state, PhaseChecks checks, StoreOutcome[] outcomes, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var outcome = outcomes[i];
+            ThrowIfUnavailable(outcome);
+            if (outcome.Kind != StoreOutcomeKind.Decided || outcome.Decision.Allowed)
+            {
+                continue;
+            }
+
+            var window = checks[i].Window;
+            var stats = outcome.Decision.Stats;
+            blocked.Block(new WindowRef(window), stats.ResetAt, time.GetUtcNow());
+            return MetaBreach(context, state, checks.Limit(i), window, stats);
+        }
+
+        return null;
+    }
+
+    private Breach MetaBreach(HttpContext context, RateLimitRequestState state, ResolvedLimit meta, RateLimitWindowKey window, WindowStats stats)
+    {
+        var limit = new RequestLimit(meta.Definition, window, breached: true, stats);
+        state.CurrentLimit = limit;
+        state.CurrentLimits = [limit];
+        RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), RateLimitLog.Bounded(window.Key), state.Endpoint);
+        var response = RunCallback(meta.Definition.OnBreach ?? _options.OnMetaBreach, context, limit, null, meta: true);
+        return new Breach(limit, meta.Definition.Describe(context, meta.Item), response);
     }
 
     private void RecordBreaches(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits)
@@ -377,4 +472,7 @@ internal sealed class LimitEvaluator(
 
         return allLoaded;
     }
+
+    /// <summary>A meta limit this node already knows to be blocking the client, and until when.</summary>
+    private readonly record struct KnownBlock(ResolvedLimit Meta, RateLimitWindowKey Window, WindowStats Stats);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Orleans.RateLimit.Grains;
 
 namespace Orleans.RateLimit.AspNetCore;
 
@@ -12,7 +13,7 @@ internal sealed class MetaBlockCache : IDisposable
     /// <summary>Ended blocks are swept this often; until then an ended block costs memory but never blocks anyone.</summary>
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<WindowRef, DateTimeOffset> _blockedUntil = new();
     private readonly int _capacity;
     private readonly TimeProvider _time;
     private readonly ITimer _sweepTimer;
@@ -37,7 +38,7 @@ internal sealed class MetaBlockCache : IDisposable
     /// <summary>How many blocks are held, ended ones included until the next sweep.</summary>
     internal int Count => Volatile.Read(ref _count);
 
-    public bool IsBlocked(string window, DateTimeOffset now, out DateTimeOffset until)
+    public bool IsBlocked(WindowRef window, DateTimeOffset now, out DateTimeOffset until)
     {
         if (_blockedUntil.TryGetValue(window, out until))
         {
@@ -52,7 +53,7 @@ internal sealed class MetaBlockCache : IDisposable
         return false;
     }
 
-    public void Block(string window, DateTimeOffset until, DateTimeOffset now)
+    public void Block(WindowRef window, DateTimeOffset until, DateTimeOffset now)
     {
         if (until <= now)
         {
@@ -99,9 +100,9 @@ internal sealed class MetaBlockCache : IDisposable
 
     public void Dispose() => _sweepTimer.Dispose();
 
-    private void Remove(string window, DateTimeOffset until)
+    private void Remove(WindowRef window, DateTimeOffset until)
     {
-        if (_blockedUntil.TryRemove(new KeyValuePair<string, DateTimeOffset>(window, until)))
+        if (_blockedUntil.TryRemove(new KeyValuePair<WindowRef, DateTimeOffset>(window, until)))
         {
             Interlocked.Decrement(ref _count);
         }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 namespace Orleans.RateLimit.AspNetCore;
 
 /// <summary>Warms the grain path up once the host (and so a co-hosted silo or a cluster client) has started.</summary>
-internal sealed class RateLimitStorageWarmUp(RateLimitStorage storage) : IHostedLifecycleService
+internal sealed class RateLimitStorageWarmUp(ResilientRateLimitStore storage) : IHostedLifecycleService
 {
     public Task StartedAsync(CancellationToken cancellationToken) => storage.WarmUpAsync(cancellationToken);
 

@@ -3,11 +3,12 @@ using Orleans.RateLimit.Grains;
 namespace Orleans.RateLimit.AspNetCore;
 
 /// <summary>
-/// Where the evaluator counts windows: the primary store (window grains) behind a per-call timeout and a circuit, with the
-/// in-memory store deciding instead, by each limit's failure mode, while the cluster can't answer. With the memory backend
-/// there is nothing to fail over from and every call goes to the memory store.
+/// The layer the evaluator talks to: the primary store (partition grains) behind per-call deadlines and a circuit, with the
+/// in-memory store deciding instead, by each limit's failure mode, while the cluster can't answer. Fallback limits are
+/// always counted in memory. With the memory backend there is nothing to fail over from: the memory store is the primary
+/// and there is no circuit.
 /// </summary>
-internal sealed class RateLimitStorage
+internal sealed class ResilientRateLimitStore : IRateLimitStore
 {
     // Long enough for a cold process's first grain calls (connections, activations, JIT), short enough not to stall a start.
     private static readonly TimeSpan WarmUpTimeout = TimeSpan.FromSeconds(5);
@@ -23,7 +24,7 @@ internal sealed class RateLimitStorage
     private readonly bool _fallbackEnabled;
     private readonly bool _fallbackLimits;
 
-    public RateLimitStorage(
+    public ResilientRateLimitStore(
         IRateLimitStore primary,
         Func<Task>? ping,
         MemoryRateLimitStore memory,
@@ -32,6 +33,7 @@ internal sealed class RateLimitStorage
         TimeProvider time,
         RateLimitMetrics metrics)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _primary = primary;
         _ping = ping;
         _memory = memory;
@@ -87,102 +89,147 @@ internal sealed class RateLimitStorage
         && definition.Kind is not (LimitKind.Fallback or LimitKind.Meta)
         && ModeOf(definition) == RateLimitFailureMode.FallbackToMemory;
 
-    /// <summary>Counts a request; <see langword="null"/> when the limit is skipped (failing open, or replaced by the fallback limits).</summary>
-    public ValueTask<WindowDecision?> HitAsync(LimitDefinition definition, RateLimitWindowKey window, int cost) =>
-        DecideAsync(static (store, window, cost) => store.HitAsync(window, cost), definition, window, cost);
-
-    /// <summary>Tests a request without counting it; <see langword="null"/> when the limit is skipped.</summary>
-    public ValueTask<WindowDecision?> TestAsync(LimitDefinition definition, RateLimitWindowKey window, int cost) =>
-        DecideAsync(static (store, window, cost) => store.TestAsync(window, cost), definition, window, cost);
-
-    /// <summary>Tests a meta limit; <see langword="null"/> when the limit is skipped.</summary>
-    public ValueTask<WindowDecision?> CheckMetaAsync(LimitDefinition definition, RateLimitWindowKey window, int cost) =>
-        DecideAsync(static (store, window, cost) => store.CheckMetaAsync(window, cost), definition, window, cost);
-
-    /// <summary>Reads a window; <see langword="null"/> when it can't be read.</summary>
-    public ValueTask<WindowStats?> StatsAsync(LimitDefinition definition, RateLimitWindowKey window) =>
-        DecideAsync(static (store, window, _) => store.StatsAsync(window), definition, window, 0);
-
-    /// <summary>Counts one breach against a meta limit without waiting; in memory while the circuit is open.</summary>
-    public void RecordBreach(RateLimitWindowKey window)
+    public async ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes)
     {
-        if (_circuit is { IsOpen: true })
+        if (_circuit is null)
         {
-            if (_fallbackEnabled)
-            {
-                _memory.RecordBreach(window);
-            }
-
-            return;
+            return await _primary.DecideAsync(checks, outcomes).ConfigureAwait(false);
         }
 
-        _primary.RecordBreach(window);
+        var start = 0;
+        while (start < checks.Length)
+        {
+            int decided;
+            if (checks.Span[start].Definition.Kind == LimitKind.Fallback)
+            {
+                outcomes.Span[start] = StoreOutcome.Decided(_memory.Decide(checks.Span[start]));
+                decided = 1;
+            }
+            else if (_circuit.IsOpen)
+            {
+                _circuit.ProbeIfDue();
+                outcomes.Span[start] = WithoutCluster(checks.Span[start], failure: null);
+                decided = 1;
+            }
+            else
+            {
+                var end = start + 1;
+                while (end < checks.Length && checks.Span[end].Definition.Kind != LimitKind.Fallback)
+                {
+                    end++;
+                }
+
+                decided = await _primary.DecideAsync(checks[start..end], outcomes[start..end]).ConfigureAwait(false);
+                var kept = ReplaceFailures(checks.Span.Slice(start, decided), outcomes.Span.Slice(start, decided));
+                if (kept < end - start)
+                {
+                    return start + kept;
+                }
+            }
+
+            for (var i = start; i < start + decided; i++)
+            {
+                if (Ends(checks.Span[i], outcomes.Span[i]))
+                {
+                    return i + 1;
+                }
+            }
+
+            start += decided;
+        }
+
+        return checks.Length;
     }
 
-    private async ValueTask<T?> DecideAsync<T>(
-        Func<IRateLimitStore, RateLimitWindowKey, int, ValueTask<T>> operation, LimitDefinition definition, RateLimitWindowKey window, int cost)
-        where T : struct
+    /// <summary>Decides one check.</summary>
+    public async ValueTask<StoreOutcome> DecideAsync(WindowCheck check)
     {
-        if (_circuit is null || definition.Kind == LimitKind.Fallback)
+        var outcomes = new StoreOutcome[1];
+        await DecideAsync(new[] { check }, outcomes).ConfigureAwait(false);
+        return outcomes[0];
+    }
+
+    /// <summary>Counts one breach against a meta limit without waiting; in memory while the circuit is open.</summary>
+    public void RecordBreach(RateLimitWindowKey metaWindow)
+    {
+        if (_circuit is not { IsOpen: true })
         {
-            return await operation(_memory, window, cost).ConfigureAwait(false);
+            _primary.RecordBreach(metaWindow);
+        }
+        else if (_fallbackEnabled)
+        {
+            _memory.RecordBreach(metaWindow);
+        }
+    }
+
+    /// <summary>Whether no check after this outcome is to be decided.</summary>
+    private static bool Ends(in WindowCheck check, in StoreOutcome outcome) => outcome.Kind switch
+    {
+        StoreOutcomeKind.Decided => !outcome.Decision.Allowed && check.StopIfRefused,
+        StoreOutcomeKind.Skipped => false,
+        _ => true,
+    };
+
+    /// <summary>
+    /// Decides the checks the cluster could not by their failure modes, one after another, stopping where an outcome ends
+    /// the request (a refusal that stops, a fallback, a failure), so nothing after it is counted in memory.
+    /// </summary>
+    /// <returns>How many outcomes stand.</returns>
+    private int ReplaceFailures(ReadOnlySpan<WindowCheck> checks, Span<StoreOutcome> outcomes)
+    {
+        Exception? counted = null;
+        var failed = false;
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            if (outcomes[i].Kind != StoreOutcomeKind.FallBack)
+            {
+                continue;
+            }
+
+            // One failed call answers for every check it carried; it counts once against the circuit.
+            var failure = outcomes[i].Failure;
+            if (!failed || !ReferenceEquals(failure, counted))
+            {
+                failed = true;
+                counted = failure;
+                _metrics.CallFailed(failure is TimeoutException);
+                _circuit!.Failed(failure ?? new TimeoutException());
+            }
+
+            outcomes[i] = WithoutCluster(checks[i], failure);
+            if (Ends(checks[i], outcomes[i]))
+            {
+                return i + 1;
+            }
         }
 
-        Exception? failure = null;
-        if (_circuit.IsOpen)
+        if (!failed)
         {
-            _circuit.ProbeIfDue();
-        }
-        else
-        {
-            var pending = operation(_primary, window, cost);
-            try
-            {
-                var result = pending.IsCompletedSuccessfully ? pending.Result : await WithTimeout(pending.AsTask()).ConfigureAwait(false);
-                _circuit.Succeeded();
-                return result;
-            }
-#pragma warning disable CA1031 // Whatever the cluster failed with, the limit's failure mode decides the request.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-                _metrics.CallFailed(e is TimeoutException);
-                _circuit.Failed(e);
-            }
+            _circuit!.Succeeded();
         }
 
-        var mode = ModeOf(definition);
+        return outcomes.Length;
+    }
+
+    private StoreOutcome WithoutCluster(in WindowCheck check, Exception? failure)
+    {
+        var mode = ModeOf(check.Definition);
         switch (mode)
         {
             case RateLimitFailureMode.FailOpen:
                 _metrics.DecidedWithout(mode);
-                return null;
+                return StoreOutcome.Skipped;
             case RateLimitFailureMode.FailClosed:
                 _metrics.DecidedWithout(mode);
-                throw new RateLimitStorageUnavailableException(Unreachable(failure), failure) { FailedClosed = true };
-            case RateLimitFailureMode.FallbackToMemory when IsReplacedByFallbackLimits(definition):
-                return null;
+                return new StoreOutcome(
+                    StoreOutcomeKind.FailClosed, default, new RateLimitStorageUnavailableException(Unreachable(failure), failure) { FailedClosed = true });
+            case RateLimitFailureMode.FallbackToMemory when IsReplacedByFallbackLimits(check.Definition):
+                return StoreOutcome.FallBack(failure);
             case RateLimitFailureMode.FallbackToMemory when _fallbackEnabled:
                 _metrics.DecidedWithout(mode);
-                return await operation(_memory, window, cost).ConfigureAwait(false);
+                return StoreOutcome.Decided(_memory.Decide(check));
             default:
-                throw new RateLimitStorageUnavailableException(Unreachable(failure), failure);
-        }
-    }
-
-    /// <summary>Waits for a grain call at most the call timeout; a call left behind still completes (or fails) on its own.</summary>
-    private async Task<T> WithTimeout<T>(Task<T> call)
-    {
-        try
-        {
-            return await call.WaitAsync(_timeout, _time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Observed here so that its eventual failure is not reported as an unobserved task exception.
-            _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            throw;
+                return new StoreOutcome(StoreOutcomeKind.Failed, default, new RateLimitStorageUnavailableException(Unreachable(failure), failure));
         }
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.RateLimit.Grains;
 
 namespace Orleans.RateLimit.AspNetCore;
 
@@ -46,9 +47,13 @@ internal sealed class RateLimitResponseHook(
                     if (deduction.Predicate(context.Response))
                     {
                         var limit = deduction.Limit;
-                        if (await evaluator.Storage.HitAsync(limit.Definition, limit.Window, deduction.Cost).ConfigureAwait(false) is { } decision)
+                        var outcome = await evaluator.Storage
+                            .DecideAsync(new WindowCheck(limit.Definition, limit.Window, WindowOperation.Hit, deduction.Cost, StopIfRefused: false))
+                            .ConfigureAwait(false);
+                        LimitEvaluator.ThrowIfUnavailable(outcome);
+                        if (outcome.Kind == StoreOutcomeKind.Decided)
                         {
-                            limit.Update(decision.Stats);
+                            limit.Update(outcome.Decision.Stats);
                         }
                     }
                 }
@@ -69,9 +74,13 @@ internal sealed class RateLimitResponseHook(
             // A window that reset while the endpoint ran is described as it is now, not as it was.
             if (current.ResetAt < time.GetUtcNow())
             {
-                if (await evaluator.Storage.StatsAsync(current.Definition, current.Window).ConfigureAwait(false) is { } stats)
+                var outcome = await evaluator.Storage
+                    .DecideAsync(new WindowCheck(current.Definition, current.Window, WindowOperation.Stats, 0, StopIfRefused: false))
+                    .ConfigureAwait(false);
+                LimitEvaluator.ThrowIfUnavailable(outcome);
+                if (outcome.Kind == StoreOutcomeKind.Decided)
                 {
-                    current.Update(stats);
+                    current.Update(outcome.Decision.Stats);
                 }
             }
 

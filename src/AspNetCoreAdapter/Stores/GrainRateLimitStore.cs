@@ -3,27 +3,128 @@ using Orleans.RateLimit.Grains;
 
 namespace Orleans.RateLimit.AspNetCore;
 
-/// <summary>Counts each window in its window grain, through the co-hosted silo's or a cluster client's grain factory.</summary>
-internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRateLimitStore> logger) : IRateLimitStore
+/// <summary>
+/// Decides windows in their owning partition grains, through the co-hosted silo's or a cluster client's grain factory. The
+/// checks of a request go to their owners together: one call per run of consecutive checks with the same owner, and since
+/// the owner is chosen by the client key, a request's windows usually make one run. Runs go one after another, so a refusal
+/// in one stops the next as fail-on-first-breach requires. A call that fails or passes its deadline answers
+/// <see cref="StoreOutcomeKind.FallBack"/> for every check it did not decide, and the layer above applies failure modes.
+/// </summary>
+internal sealed class GrainRateLimitStore : IRateLimitStore
 {
     private static readonly RateLimitItem ProbeLimit = RateLimitItem.Parse("1/second");
 
-    public ValueTask<WindowDecision> HitAsync(RateLimitWindowKey window, int cost) => Window(window).Hit(cost);
+    private readonly IGrainFactory _grains;
 
-    public ValueTask<WindowDecision> TestAsync(RateLimitWindowKey window, int cost) => Window(window).Test(cost);
+    // Made on first use: a cluster client can only resolve the grain's type once it has reached the cluster.
+    private readonly IWindowPartitionGrain?[] _owners;
+    private readonly CallDeadlines _deadlines;
+    private readonly ILogger<GrainRateLimitStore> _logger;
 
-    public ValueTask<WindowStats> StatsAsync(RateLimitWindowKey window) => Window(window).Stats();
+    public GrainRateLimitStore(IGrainFactory grains, int partitions, CallDeadlines deadlines, ILogger<GrainRateLimitStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        _grains = grains;
+        _owners = new IWindowPartitionGrain?[partitions];
+        _deadlines = deadlines;
+        _logger = logger;
+    }
 
-    public ValueTask<WindowDecision> CheckMetaAsync(RateLimitWindowKey window, int cost) => Meta(window).Check(cost);
+    public async ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes)
+    {
+        var start = 0;
+        while (start < checks.Length)
+        {
+            var (owner, calls) = NextRun(checks.Span, start);
+            WindowDecision[] decisions;
+            try
+            {
+                decisions = await Owner(owner).Decide(calls, _deadlines.Token()).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                outcomes.Span[start..checks.Length].Fill(StoreOutcome.FallBack(_deadlines.Expired()));
+                return checks.Length;
+            }
+#pragma warning disable CA1031 // Whatever the cluster failed with, the layer above decides by each limit's failure mode.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                outcomes.Span[start..checks.Length].Fill(StoreOutcome.FallBack(e));
+                return checks.Length;
+            }
 
-    public void RecordBreach(RateLimitWindowKey window)
+            var decided = outcomes.Span.Slice(start);
+            for (var i = 0; i < decisions.Length; i++)
+            {
+                decided[i] = StoreOutcome.Decided(decisions[i]);
+            }
+
+            // A refusal that stops ends the request's checks here, also when it was the last of its run.
+            if (decisions.Length < calls.Length || (decisions[^1] is { Allowed: false } && calls[^1].StopIfRefused))
+            {
+                return start + decisions.Length;
+            }
+
+            start += calls.Length;
+        }
+
+        return checks.Length;
+    }
+
+    public void RecordBreach(RateLimitWindowKey metaWindow)
     {
         // A one-way call returns once the message is queued; a failure to queue it loses one breach, never the request.
-        var recorded = Meta(window).RecordBreach();
+        Task recorded;
+        try
+        {
+            recorded = Owner(OwnerOf(metaWindow)).RecordBreaches([new WindowRef(metaWindow)]);
+        }
+#pragma warning disable CA1031 // A lost breach count must not surface anywhere but the log.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            recorded = Task.FromException(e);
+        }
+
         if (!recorded.IsCompletedSuccessfully)
         {
-            _ = LogFailureAsync(recorded, window);
+            _ = LogFailureAsync(recorded, metaWindow);
         }
+    }
+
+    /// <summary>
+    /// Whether the cluster answers: reads a short window under a fresh key each time, so that probes land on different
+    /// partitions, and so on different silos, and never touch storage (short windows are not persisted).
+    /// </summary>
+    public async Task PingAsync()
+    {
+        var probe = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, ProbeLimit, "orleans-ratelimit-probe", Guid.NewGuid().ToString("N"), "");
+        await Owner(OwnerOf(probe)).Decide([new WindowCall(new WindowRef(probe), WindowOperation.Stats, 0, false)], CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private IWindowPartitionGrain Owner(int partition) =>
+        _owners[partition] ??= _grains.GetGrain<IWindowPartitionGrain>(new WindowPartition(partition, _owners.Length).GrainKey);
+
+    private int OwnerOf(RateLimitWindowKey window) => WindowPartition.IndexOf(window.Key, _owners.Length);
+
+    private (int Owner, WindowCall[] Calls) NextRun(ReadOnlySpan<WindowCheck> checks, int start)
+    {
+        var owner = OwnerOf(checks[start].Window);
+        var end = start + 1;
+        while (end < checks.Length && (ReferenceEquals(checks[end].Window.Key, checks[start].Window.Key) || OwnerOf(checks[end].Window) == owner))
+        {
+            end++;
+        }
+
+        var calls = new WindowCall[end - start];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            var check = checks[start + i];
+            calls[i] = new WindowCall(new WindowRef(check.Window), check.Operation, check.Cost, check.StopIfRefused);
+        }
+
+        return (owner, calls);
     }
 
     private async Task LogFailureAsync(Task recorded, RateLimitWindowKey window)
@@ -36,22 +137,7 @@ internal sealed class GrainRateLimitStore(IGrainFactory grains, ILogger<GrainRat
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            RateLimitLog.BreachNotRecorded(logger, window.Limit.ToString(), RateLimitLog.Bounded(window.Key), e);
+            RateLimitLog.BreachNotRecorded(_logger, window.Limit.ToString(), RateLimitLog.Bounded(window.Key), e);
         }
     }
-
-    /// <summary>
-    /// Whether the cluster answers: reads a short window and a short meta window under a fresh key each time, so that probes
-    /// land on different silos and never touch grain storage (short windows are not persisted).
-    /// </summary>
-    public async Task PingAsync()
-    {
-        var probe = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, ProbeLimit, "orleans-ratelimit-probe", Guid.NewGuid().ToString("N"), "");
-        await Window(probe).Stats().ConfigureAwait(false);
-        await Meta(probe).Check(0).ConfigureAwait(false);
-    }
-
-    private IRateLimitWindowGrain Window(RateLimitWindowKey window) => grains.GetGrain<IRateLimitWindowGrain>(window.ToGrainKey());
-
-    private IMetaLimitGrain Meta(RateLimitWindowKey window) => grains.GetGrain<IMetaLimitGrain>(window.ToGrainKey());
 }

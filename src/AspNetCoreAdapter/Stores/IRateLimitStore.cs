@@ -3,20 +3,18 @@ using Orleans.RateLimit.Grains;
 namespace Orleans.RateLimit.AspNetCore;
 
 /// <summary>
-/// Where windows are counted: Orleans grains or this process. One call per window, so that the evaluator keeps Flask-Limiter's
-/// order (fail-on-first-breach) and a layer between (timeouts, fallback, leased budgets) can wrap any store.
+/// Where windows are decided. Stores are layered as decorators of this one interface (resilience over the grains, with the
+/// in-memory store beside them), and every layer answers with the same <see cref="StoreOutcome"/> per check.
 /// </summary>
 internal interface IRateLimitStore
 {
-    ValueTask<WindowDecision> HitAsync(RateLimitWindowKey window, int cost);
-
-    ValueTask<WindowDecision> TestAsync(RateLimitWindowKey window, int cost);
-
-    ValueTask<WindowStats> StatsAsync(RateLimitWindowKey window);
-
-    /// <summary>Whether a client's breaches are within a meta limit; counting nothing.</summary>
-    ValueTask<WindowDecision> CheckMetaAsync(RateLimitWindowKey window, int cost);
+    /// <summary>
+    /// Decides <paramref name="checks"/> in order into <paramref name="outcomes"/>. After a refused check marked
+    /// <see cref="WindowCheck.StopIfRefused"/> the rest are not decided.
+    /// </summary>
+    /// <returns>How many checks were decided, from the first.</returns>
+    ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes);
 
     /// <summary>Counts one breach against a meta limit, without waiting for it.</summary>
-    void RecordBreach(RateLimitWindowKey window);
+    void RecordBreach(RateLimitWindowKey metaWindow);
 }

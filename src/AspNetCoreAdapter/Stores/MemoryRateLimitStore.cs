@@ -17,7 +17,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
     /// </summary>
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, Entry> _windows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<WindowRef, Entry> _windows = new();
     private readonly TimeProvider _time;
     private readonly ITimer _sweepTimer;
     private int _sweeping;
@@ -32,18 +32,33 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
     /// <summary>How many windows are held; for tests and metrics.</summary>
     public int Count => _windows.Count;
 
-    public ValueTask<WindowDecision> HitAsync(RateLimitWindowKey window, int cost) =>
-        ValueTask.FromResult(Use(window, static (w, now, cost) => new WindowDecision(w.Hit(now, cost), w.Stats(now)), cost));
+    public ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes) =>
+        ValueTask.FromResult(Decide(checks.Span, outcomes.Span));
 
-    public ValueTask<WindowDecision> TestAsync(RateLimitWindowKey window, int cost) =>
-        ValueTask.FromResult(Use(window, static (w, now, cost) => new WindowDecision(w.Test(now, cost), w.Stats(now)), cost));
+    public void RecordBreach(RateLimitWindowKey metaWindow) => Use(metaWindow, static (w, now, _) => w.Hit(now, 1), 0);
 
-    public ValueTask<WindowStats> StatsAsync(RateLimitWindowKey window) =>
-        ValueTask.FromResult(Use(window, static (w, now, _) => w.Stats(now), 0));
+    /// <summary>Decides one check here and now.</summary>
+    public WindowDecision Decide(in WindowCheck check) => check.Operation switch
+    {
+        WindowOperation.Hit => Use(check.Window, static (w, now, cost) => new WindowDecision(w.Hit(now, cost), w.Stats(now)), check.Cost),
+        WindowOperation.Test => Use(check.Window, static (w, now, cost) => new WindowDecision(w.Test(now, cost), w.Stats(now)), check.Cost),
+        _ => Use(check.Window, static (w, now, _) => new WindowDecision(true, w.Stats(now)), 0),
+    };
 
-    public ValueTask<WindowDecision> CheckMetaAsync(RateLimitWindowKey window, int cost) => TestAsync(window, cost);
+    private int Decide(ReadOnlySpan<WindowCheck> checks, Span<StoreOutcome> outcomes)
+    {
+        for (var i = 0; i < checks.Length; i++)
+        {
+            var decision = Decide(checks[i]);
+            outcomes[i] = StoreOutcome.Decided(decision);
+            if (!decision.Allowed && checks[i].StopIfRefused)
+            {
+                return i + 1;
+            }
+        }
 
-    public void RecordBreach(RateLimitWindowKey window) => Use(window, static (w, now, _) => w.Hit(now, 1), 0);
+        return checks.Length;
+    }
 
     /// <summary>Drops every window whose counts have aged out. The timer calls it; tests may too.</summary>
     public void Sweep()
@@ -68,7 +83,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
 
                     // Marked under the lock, so a caller that fetched this entry before removal retries on a fresh one.
                     entry.Removed = true;
-                    _windows.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                    _windows.TryRemove(new KeyValuePair<WindowRef, Entry>(key, entry));
                 }
             }
         }
@@ -82,7 +97,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
 
     private T Use<T>(RateLimitWindowKey window, Func<RateLimitWindow, DateTimeOffset, int, T> action, int cost)
     {
-        var key = window.ToGrainKey();
+        var key = new WindowRef(window);
         while (true)
         {
             var entry = _windows.GetOrAdd(key, static (_, w) => new Entry(RateLimitWindow.Create(w.Strategy, w.Limit)), window);

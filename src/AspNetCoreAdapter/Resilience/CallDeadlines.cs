@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// One timer for the deadline of every call to the cluster, instead of a timer per call. Calls that start within the same
+/// quarter of the timeout share one cancellation token, which the timer cancels once the last of them has had the whole
+/// timeout; Orleans then fails those of them still waiting (the callee is told too). A call therefore ends between 1 and
+/// 1.25 timeouts after it started, and a request pays for a token lookup, not for a timer, a task or a continuation.
+/// </summary>
+internal sealed class CallDeadlines : IDisposable
+{
+    private readonly ConcurrentQueue<Slot> _slots = new();
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly long _slotLength;
+    private readonly long _timeout;
+    private readonly ITimer _timer;
+    private Slot _current;
+    private int _ticking;
+
+    public CallDeadlines(TimeSpan timeout, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        Timeout = timeout;
+        _time = time;
+        var slot = timeout / 4 < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : timeout / 4;
+        _slotLength = ToTimestamp(slot);
+        _timeout = ToTimestamp(timeout);
+        _current = Open(_time.GetTimestamp());
+        _timer = WeakSweepTimer.Start(time, this, slot, static deadlines => deadlines.Tick());
+    }
+
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The token for a call starting now: cancelled at least <see cref="Timeout"/> from now, at most a quarter more.</summary>
+    public CancellationToken Token()
+    {
+        var current = Volatile.Read(ref _current);
+        var now = _time.GetTimestamp();
+        if (now - current.OpenedAt < _slotLength)
+        {
+            return current.Source.Token;
+        }
+
+        lock (_gate)
+        {
+            if (now - _current.OpenedAt >= _slotLength)
+            {
+                Volatile.Write(ref _current, Open(now));
+            }
+
+            return _current.Source.Token;
+        }
+    }
+
+    /// <summary>The failure to report for a call whose token <see cref="Token"/> gave was cancelled.</summary>
+    public TimeoutException Expired() => new($"The call did not complete within {Timeout.TotalMilliseconds:0.###} ms.");
+
+    public void Dispose() => _timer.Dispose();
+
+    private Slot Open(long now)
+    {
+        var slot = new Slot(now, new CancellationTokenSource());
+        _slots.Enqueue(slot);
+        return slot;
+    }
+
+    private void Tick()
+    {
+        if (Interlocked.Exchange(ref _ticking, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = _time.GetTimestamp();
+            while (_slots.TryPeek(out var oldest) && now - oldest.OpenedAt >= _slotLength + _timeout)
+            {
+                // No call gets this slot's token any more: tokens are handed out for a slot's first quarter timeout only.
+                _slots.TryDequeue(out _);
+
+                // Cancelling runs the callbacks of the calls still waiting, here on the timer's thread; they only complete
+                // their callers' tasks. The source has no timer of its own, so it needs no disposal.
+                oldest.Source.Cancel();
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
+    }
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.Ticks * ((double)_time.TimestampFrequency / TimeSpan.TicksPerSecond));
+
+    private sealed record Slot(long OpenedAt, CancellationTokenSource Source);
+}

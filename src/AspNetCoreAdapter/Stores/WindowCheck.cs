@@ -1,0 +1,12 @@
+using Orleans.RateLimit.Grains;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>One window decision a request needs.</summary>
+/// <param name="Definition">The limit's settings (its failure mode, whether it is a fallback limit).</param>
+/// <param name="Window">The window.</param>
+/// <param name="Operation">Hit, test or read the window.</param>
+/// <param name="Cost">What the request costs.</param>
+/// <param name="StopIfRefused">When the window refuses, decide none of the checks after this one.</param>
+internal readonly record struct WindowCheck(
+    LimitDefinition Definition, RateLimitWindowKey Window, WindowOperation Operation, int Cost, bool StopIfRefused);
