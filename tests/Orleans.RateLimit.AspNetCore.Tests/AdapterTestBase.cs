@@ -103,9 +103,8 @@ public abstract class AdapterTestBase(Backend backend)
         foreach (var (limit, remaining) in windows)
         {
             var window = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse(limit), "meta", key);
-            var grain = grains.GetGrain<IMetaLimitGrain>(window.ToGrainKey());
             long seen;
-            while ((seen = (await grain.Stats()).Remaining) != remaining)
+            while ((seen = (await grains.StatsAsync(window)).Remaining) != remaining)
             {
                 if (waited.Elapsed > TimeSpan.FromSeconds(10))
                 {

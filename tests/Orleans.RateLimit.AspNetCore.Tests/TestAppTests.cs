@@ -74,12 +74,12 @@ public sealed class TestAppTests(ITestOutputHelper output)
     /// <summary>Three hits on one 2/minute window, alternating the node they start from.</summary>
     private static async Task<int> HitsAllowedAcrossNodesAsync(TestApp app)
     {
-        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("2/minute"), "s", "k").ToGrainKey();
+        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("2/minute"), "s", "k");
         var allowed = 0;
         for (var i = 0; i < 3; i++)
         {
             var grains = app.ServicesOf(i % 2).GetRequiredService<IGrainFactory>();
-            if ((await grains.GetGrain<IRateLimitWindowGrain>(key).Hit(1)).Allowed)
+            if ((await grains.HitAsync(key)).Allowed)
             {
                 allowed++;
             }

@@ -1,107 +1,115 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.RateLimit.Silo;
-using Orleans.Storage;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 
 namespace Orleans.RateLimit.Grains.Tests;
 
 /// <summary>
-/// Window state kept in the cluster's memory (no Redis): it survives a grain's deactivation, and it is gone once its window
-/// has ended, whether or not the grain ever comes back.
+/// Windows kept in memory (no Redis): they live only in their partition grain, which stays active while its silo runs, and
+/// the partition sweeps each window once everything it remembers has expired.
 /// </summary>
 public sealed class MemoryStorageTests
 {
-    /// <summary>A one-minute window is written every max(1 s, 60 s / 20).</summary>
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(3);
-
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(10);
 
     private readonly FakeTimeProvider _clock = new(TestClusters.Start);
 
-    private static string WindowKey(string limit) =>
-        new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse(limit), "endpoint", Guid.NewGuid().ToString("N")).ToGrainKey();
-
     [Fact]
-    public async Task Count_survives_the_grains_deactivation()
+    public async Task Windows_stay_in_memory_when_the_silo_collects_idle_activations()
     {
         await using var cluster = await TestClusters.StartAsync(2, _clock);
-        var key = WindowKey("10/minute");
-        var grain = cluster.FactoryOf(0).GetGrain<IRateLimitWindowGrain>(key);
-        Assert.True((await grain.Hit(3)).Allowed);
+        var window = TestWindows.Unique(RateLimitStrategy.FixedWindow, "10/hour");
+        Assert.True((await cluster.FactoryOf(0).HitAsync(window, 3)).Allowed);
+        var owner = cluster.OwnerOf(window);
+        var host = cluster.HostOf(owner);
+        Assert.NotNull(host);
 
-        await cluster.DeactivateAndWaitAsync(grain);
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
-        Assert.Equal(1, await WindowStateMemoryStorage.CountAsync(cluster.Client));
-        Assert.Equal(7, (await cluster.FactoryOf(1).GetGrain<IRateLimitWindowGrain>(key).Stats()).Remaining);
+        Assert.Same(host, cluster.HostOf(owner));
+        Assert.Equal(7, (await cluster.FactoryOf(1).StatsAsync(window)).Remaining);
     }
 
     [Fact]
-    public async Task A_window_that_has_ended_is_deleted_when_its_grain_deactivates()
+    public async Task The_owner_sweeps_windows_once_they_have_expired()
     {
         await using var cluster = await TestClusters.StartAsync(2, _clock);
-        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(WindowKey("10/minute"));
-        await grain.Hit(1);
-        _clock.Advance(FlushInterval);
-        await TestClusters.WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(cluster.Client) == 1, Settle, "the flush timer to write the window");
+        var clients = TestWindows.ClientsOfOnePartition(5);
+        var windows = clients.Select(c => TestWindows.Of(c, "10/minute")).ToList();
+        var owner = cluster.OwnerOf(windows[0]);
+        await Task.WhenAll(windows.Select((w, i) => cluster.FactoryOf(i % 2).HitAsync(w, 1 + i).AsTask()));
+        Assert.Equal(5, await owner.Count());
 
-        // One second after the window ended, one second before its state would expire by itself (2 s of grace).
-        _clock.Advance(TimeSpan.FromMinutes(1) - FlushInterval + TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await WindowStateMemoryStorage.CountAsync(cluster.Client));
-        await cluster.DeactivateAndWaitAsync(grain);
+        // Sweeps while the windows last keep them.
+        await AdvanceAsync(TimeSpan.FromSeconds(50));
+        Assert.Equal(5, await owner.Count());
+        Assert.Equal(new long[] { 9, 8, 7, 6, 5 }, await RemainingAsync(cluster, windows));
 
-        Assert.Equal(0, await WindowStateMemoryStorage.CountAsync(cluster.Client));
+        // The windows end at one minute; the first sweep after that drops them.
+        await AdvanceAsync(TimeSpan.FromSeconds(10) + WindowPartitionGrain.SweepInterval);
+        await TestClusters.WaitUntilAsync(async () => await owner.Count() == 0, Settle, "the sweep to drop the expired windows");
+        Assert.Equal(new long[] { 10, 10, 10, 10, 10 }, await RemainingAsync(cluster, windows));
+        Assert.Equal(0, await owner.Count());
     }
 
     [Fact]
-    public async Task State_that_nobody_reads_again_is_forgotten_just_after_its_window_ends()
-    {
-        await using var cluster = await TestClusters.StartAsync(2, _clock);
-        var grain = cluster.Client.GetGrain<IRateLimitWindowGrain>(WindowKey("10/minute"));
-        await grain.Hit(1);
-        await cluster.DeactivateAndWaitAsync(grain);
-        Assert.Equal(1, await WindowStateMemoryStorage.CountAsync(cluster.Client));
-
-        // The window has ended, but the state stays for the grace that absorbs clock differences between silos.
-        _clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
-        Assert.Equal(1, await WindowStateMemoryStorage.CountAsync(cluster.Client));
-
-        _clock.Advance(WindowStateStoreGrain.SweepInterval);
-        await TestClusters.WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(cluster.Client) == 0, Settle, "the sweep to drop the expired state");
-        Assert.Equal(10, (await grain.Stats()).Remaining);
-    }
-
-    [Fact]
-    public async Task Writes_and_deletes_with_another_writers_etag_are_refused_as_inconsistent_state()
+    public async Task A_sweep_keeps_each_window_until_everything_it_remembers_has_expired()
     {
         await using var cluster = await TestClusters.StartAsync(1, _clock);
-        var storage = StorageOf(cluster);
-        var grainId = cluster.Client.GetGrain<IRateLimitWindowGrain>(WindowKey("10/hour")).GetGrainId();
-        var first = State(5);
-        await storage.WriteStateAsync("w", grainId, first);
-        var second = new GrainState<WindowGrainState>(WindowState(6), first.ETag) { RecordExists = true };
-        await storage.WriteStateAsync("w", grainId, second);
+        var client = Guid.NewGuid().ToString("N");
+        var fixedWindow = TestWindows.Of(client, "5/minute");
+        var movingWindow = TestWindows.Of(client, "5/minute", RateLimitStrategy.MovingWindow);
+        var slidingCounter = TestWindows.Of(client, "5/minute", RateLimitStrategy.SlidingWindowCounter);
+        var owner = cluster.OwnerOf(fixedWindow);
+        await cluster.Client.HitAsync(fixedWindow);
+        await cluster.Client.HitAsync(slidingCounter);
+        await AdvanceAsync(TimeSpan.FromSeconds(30));
+        await cluster.Client.HitAsync(movingWindow);
+        Assert.Equal(3, await owner.Count());
 
-        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync("w", grainId, new GrainState<WindowGrainState>(WindowState(7), first.ETag)));
-        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync("w", grainId, new GrainState<WindowGrainState>(WindowState(0), first.ETag)));
+        // At 1 min 10 s the fixed window has ended; the moving window's hit lasts until 1 min 30 s.
+        await AdvanceAsync(TimeSpan.FromSeconds(40));
+        await TestClusters.WaitUntilAsync(async () => await owner.Count() == 2, Settle, "the sweep to drop the fixed window");
+        Assert.Equal(4, (await cluster.Client.StatsAsync(movingWindow)).Remaining);
 
-        var read = State(0);
-        await storage.ReadStateAsync("w", grainId, read);
-        Assert.Equal([6L], read.State!.Counts);
-        Assert.Equal(second.ETag, read.ETag);
+        // At 1 min 40 s the moving window has ended; the sliding counter still weighs the previous period until 2 min.
+        await AdvanceAsync(TimeSpan.FromSeconds(30));
+        await TestClusters.WaitUntilAsync(async () => await owner.Count() == 1, Settle, "the sweep to drop the moving window");
 
-        await storage.ClearStateAsync("w", grainId, second);
-        var cleared = State(0);
-        await storage.ReadStateAsync("w", grainId, cleared);
-        Assert.False(cleared.RecordExists);
-        Assert.Equal(0, await WindowStateMemoryStorage.CountAsync(cluster.Client));
+        await AdvanceAsync(TimeSpan.FromSeconds(30));
+        await TestClusters.WaitUntilAsync(async () => await owner.Count() == 0, Settle, "the sweep to drop the sliding counter");
     }
 
-    private static IGrainStorage StorageOf(InProcessTestCluster cluster) =>
-        cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(RateLimitGrainOptions.StorageProviderName);
+    [Fact]
+    public async Task A_moving_window_hit_again_before_it_ends_outlives_the_sweep()
+    {
+        await using var cluster = await TestClusters.StartAsync(1, _clock);
+        var clients = TestWindows.ClientsOfOnePartition(2);
+        var kept = TestWindows.Of(clients[0], "3/minute", RateLimitStrategy.MovingWindow);
+        var dropped = TestWindows.Of(clients[1], "3/minute", RateLimitStrategy.MovingWindow);
+        var owner = cluster.OwnerOf(kept);
+        await cluster.Client.HitAsync(kept);
+        await cluster.Client.HitAsync(dropped);
 
-    private GrainState<WindowGrainState> State(long count) => new(WindowState(count));
+        await AdvanceAsync(TimeSpan.FromSeconds(50));
+        await cluster.Client.HitAsync(kept);
+        await AdvanceAsync(TimeSpan.FromSeconds(20));
 
-    private WindowGrainState WindowState(long count) =>
-        WindowGrainState.From([new WindowBucket(_clock.GetUtcNow().UtcTicks, count)], _clock.GetUtcNow().AddHours(1));
+        await TestClusters.WaitUntilAsync(async () => await owner.Count() == 1, Settle, "the sweep to drop the ended window");
+        Assert.Equal(2, (await cluster.Client.StatsAsync(kept)).Remaining);
+        Assert.Equal(1, await owner.Count());
+    }
+
+    /// <summary>Advances the grains' clock one sweep interval at a time, letting each sweep run.</summary>
+    private async Task AdvanceAsync(TimeSpan by)
+    {
+        for (var left = by; left > TimeSpan.Zero; left -= WindowPartitionGrain.SweepInterval)
+        {
+            _clock.Advance(left < WindowPartitionGrain.SweepInterval ? left : WindowPartitionGrain.SweepInterval);
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<long[]> RemainingAsync(InProcessTestCluster cluster, IEnumerable<RateLimitWindowKey> windows) =>
+        [.. await Task.WhenAll(windows.Select(async w => (await cluster.Client.StatsAsync(w)).Remaining))];
 }

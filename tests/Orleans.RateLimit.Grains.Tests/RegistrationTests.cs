@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.RateLimit.Silo;
 
 namespace Orleans.RateLimit.Grains.Tests;
 
@@ -40,16 +40,25 @@ public sealed class RegistrationTests
     }
 
     [Fact]
-    public void Idle_window_grains_are_collected_after_the_configured_age()
+    public void Without_a_redis_connection_string_no_partition_storage_is_registered()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleans(silo => silo.UseLocalhostClustering().AddRateLimitGrains(o => o.CollectionAge = TimeSpan.FromMinutes(3)));
+        builder.UseOrleans(silo => silo.UseLocalhostClustering().AddRateLimitGrains());
         using var host = builder.Build();
 
-        var collection = host.Services.GetRequiredService<IOptions<GrainCollectionOptions>>().Value;
+        Assert.Null(host.Services.GetService<IWindowPartitionStorage>());
+        Assert.Null(host.Services.GetService<RateLimitRedisConnection>());
+    }
 
-        Assert.Equal(TimeSpan.FromMinutes(3), collection.ClassSpecificCollectionAge["Orleans.RateLimit.Grains.RateLimitWindowGrain"]);
-        Assert.Equal(TimeSpan.FromMinutes(3), collection.ClassSpecificCollectionAge["Orleans.RateLimit.Grains.MetaLimitGrain"]);
+    [Fact]
+    public void A_redis_connection_string_registers_the_redis_partition_storage_without_connecting()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.UseOrleans(silo => silo.UseLocalhostClustering().AddRateLimitGrains(o => o.RedisConnectionString = "127.0.0.1:1"));
+        using var host = builder.Build();
+
+        Assert.IsType<RedisWindowPartitionStorage>(host.Services.GetService<IWindowPartitionStorage>());
+        Assert.Same(host.Services.GetService<IWindowPartitionStorage>(), host.Services.GetService<IWindowPartitionStorage>());
     }
 
     [Theory]

@@ -16,21 +16,21 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
         var ports = LoopbackPorts.Take(2);
         var (siloPort, gatewayPort) = (ports[0], ports[1]);
         var serviceId = "standalone-" + Guid.NewGuid().ToString("N");
-        var key = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "10.1.2.3").ToGrainKey();
+        var window = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("10/hour"), "api", "10.1.2.3");
 
         using (var silo = StartSilo(siloPort, gatewayPort, serviceId))
         {
             using var client = await ConnectAsync(gatewayPort, serviceId, silo);
-            var grain = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRateLimitWindowGrain>(key);
-            Assert.True((await grain.Hit(4)).Allowed);
+            var grains = client.Services.GetRequiredService<IClusterClient>();
+            Assert.True((await grains.HitAsync(window, 4)).Allowed);
             await StopGracefullyAsync(silo);
         }
 
         using (var silo = StartSilo(siloPort, gatewayPort, serviceId))
         {
             using var client = await ConnectAsync(gatewayPort, serviceId, silo);
-            var grain = client.Services.GetRequiredService<IClusterClient>().GetGrain<IRateLimitWindowGrain>(key);
-            Assert.Equal(6, (await grain.Stats()).Remaining);
+            var grains = client.Services.GetRequiredService<IClusterClient>();
+            Assert.Equal(6, (await grains.StatsThroughHitAsync(window)).Remaining);
             await StopGracefullyAsync(silo);
         }
     }
@@ -41,7 +41,7 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
     [InlineData("SiloPort=70000", "RateLimitSilo:SiloPort 70000 is not a port (1–65535).")]
     [InlineData("GatewayPort=11111", "RateLimitSilo:SiloPort and RateLimitSilo:GatewayPort are both 11111; they must differ.")]
     [InlineData("Grains:MinFlushInterval=00:01:00", "RateLimitSilo:Grains: RateLimitGrainOptions.MinFlushInterval (00:01:00) must not exceed MaxFlushInterval (00:00:30).")]
-    [InlineData("Grains:CollectionAge=00:00:00", "RateLimitSilo:Grains: RateLimitGrainOptions.CollectionAge must be positive, but is 00:00:00.")]
+    [InlineData("Grains:StorageTimeout=00:00:00", "RateLimitSilo:Grains: RateLimitGrainOptions.StorageTimeout must be positive, but is 00:00:00.")]
     public void Invalid_configuration_fails_at_startup_naming_the_key(string setting, string message)
     {
         var exception = Assert.Throws<OptionsValidationException>(() => BuildSiloHost(setting));
@@ -120,7 +120,7 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
 
     private static async Task StopGracefullyAsync(Process silo)
     {
-        // SIGTERM: the host stops the silo, which deactivates its grains and so writes their windows.
+        // SIGTERM: the host stops the silo, which deactivates its partition grains and so writes their windows.
         using (var kill = Process.Start("kill", ["-TERM", silo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill!.WaitForExitAsync();

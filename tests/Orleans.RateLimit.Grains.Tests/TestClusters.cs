@@ -12,6 +12,10 @@ public static class TestClusters
     /// <summary>A start time with a fractional second, so truncation mistakes show.</summary>
     public static readonly DateTimeOffset Start = new(2026, 11, 23, 12, 0, 0, 250, TimeSpan.Zero);
 
+    /// <summary>
+    /// Starts a cluster of <paramref name="silos"/> silos; <paramref name="services"/> runs on each silo after the rate-limit
+    /// grains were added, so that its registrations win.
+    /// </summary>
     public static async Task<InProcessTestCluster> StartAsync(
         short silos,
         FakeTimeProvider clock,
@@ -65,12 +69,29 @@ public static class TestClusters
     public static IGrainFactory FactoryOf(this InProcessTestCluster cluster, int index) =>
         cluster.Silos[index].ServiceProvider.GetRequiredService<IGrainFactory>();
 
-    /// <summary>Deactivates <paramref name="grain"/> (so it writes its window) and returns once it is gone.</summary>
+    /// <summary>The partition grain that owns <paramref name="window"/>, reached through the cluster's client.</summary>
+    public static IWindowPartitionGrain OwnerOf(this InProcessTestCluster cluster, RateLimitWindowKey window) =>
+        cluster.Client.GetWindowOwner(window);
+
+    /// <summary>
+    /// What remains of <paramref name="window"/>, read through a zero-cost hit, which brings the window into its partition's
+    /// memory (with what storage holds for it) as a request does.
+    /// </summary>
+    public static async Task<WindowStats> StatsThroughHitAsync(this IGrainFactory grains, RateLimitWindowKey window) =>
+        (await grains.HitAsync(window, 0)).Stats;
+
+    /// <summary>Deactivates <paramref name="grain"/> (so it writes its windows) and returns once it is gone.</summary>
     public static async Task DeactivateAndWaitAsync(this InProcessTestCluster cluster, IAddressable grain)
     {
         await cluster.DeactivateAsync(grain);
         await cluster.WaitForDeactivationAsync(grain);
     }
+
+    /// <summary>The silo that holds the activation of <paramref name="grain"/>; <see langword="null"/> when none does.</summary>
+    public static InProcessSiloHandle? HostOf(this InProcessTestCluster cluster, IAddressable grain) =>
+        cluster.TryGetGrainContext(grain.GetGrainId(), out var context) && context.Address.SiloAddress is { } silo
+            ? cluster.GetSiloForAddress(silo)
+            : null;
 
     /// <summary>Polls <paramref name="condition"/> until it holds, for at most <paramref name="timeout"/>.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)

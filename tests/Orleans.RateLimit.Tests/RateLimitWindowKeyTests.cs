@@ -1,3 +1,4 @@
+using System.Globalization;
 using Orleans.RateLimit.Grains;
 
 namespace Orleans.RateLimit.Tests;
@@ -7,16 +8,16 @@ public sealed class RateLimitWindowKeyTests
     private static readonly RateLimitItem TenPerMinute = RateLimitItem.Parse("10/minute");
 
     private static string KeyFor(string key, string scope = "root", string prefix = "") =>
-        new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, scope, key, prefix).ToGrainKey();
+        new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, scope, key, prefix).ToStorageKey();
 
     [Fact]
     public void Key_names_strategy_limit_prefix_scope_and_client()
     {
         Assert.Equal("fixed-window/10/1/minute//root/127.0.0.1", KeyFor("127.0.0.1"));
         Assert.Equal("moving-window/2/5/hour/app1/global/::1",
-            new RateLimitWindowKey(RateLimitStrategy.MovingWindow, RateLimitItem.Parse("2 per 5 hours"), "global", "::1", "app1").ToGrainKey());
+            new RateLimitWindowKey(RateLimitStrategy.MovingWindow, RateLimitItem.Parse("2 per 5 hours"), "global", "::1", "app1").ToStorageKey());
         Assert.Equal("sliding-window-counter/1/1/second//meta/k",
-            new RateLimitWindowKey(RateLimitStrategy.SlidingWindowCounter, RateLimitItem.Parse("1/second"), "meta", "k").ToGrainKey());
+            new RateLimitWindowKey(RateLimitStrategy.SlidingWindowCounter, RateLimitItem.Parse("1/second"), "meta", "k").ToStorageKey());
     }
 
     [Theory]
@@ -96,31 +97,70 @@ public sealed class RateLimitWindowKeyTests
     [InlineData(RateLimitStrategy.FixedWindow)]
     [InlineData(RateLimitStrategy.MovingWindow)]
     [InlineData(RateLimitStrategy.SlidingWindowCounter)]
-    public void Grain_reads_its_limit_back_from_the_key(RateLimitStrategy strategy)
+    public void A_window_reference_carries_the_window_whole(RateLimitStrategy strategy)
     {
-        var limit = RateLimitItem.Parse("7 per 3 hours");
-        var grainKey = new RateLimitWindowKey(strategy, limit, "s/cope", "k/ey", "p").ToGrainKey();
+        var window = new RateLimitWindowKey(strategy, RateLimitItem.Parse("7 per 3 hours"), "s/cope", "k/ey", "p");
 
-        var (parsedStrategy, parsedLimit) = RateLimitWindowKey.ParseLimit(grainKey);
+        var reference = new WindowRef(window);
 
-        Assert.Equal(strategy, parsedStrategy);
-        Assert.Equal(limit, parsedLimit);
+        Assert.Equal(window, reference.ToKey());
+        Assert.Equal(window.ToStorageKey(), reference.ToKey().ToStorageKey());
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("fixed-window/10/1/minute")]
-    [InlineData("token-bucket/10/1/minute//s/k")]
-    [InlineData("fixed-window/-1/1/minute//s/k")]
-    [InlineData("fixed-window/10/0/minute//s/k")]
-    [InlineData("fixed-window/10/1/fortnight//s/k")]
-    [InlineData("fixed-window/10/1000/years//s/k")]
-    public void A_key_not_made_by_the_builder_is_rejected(string grainKey)
+    [InlineData(10, 1, 7, "A window of 10 per 1 × 7 s is not a limit.")]
+    [InlineData(-1, 1, 60, "A window of -1 per 1 × 60 s is not a limit.")]
+    [InlineData(10, 0, 60, "A window of 10 per 0 × 60 s is not a limit.")]
+    [InlineData(10, 1000, 31_104_000, "A window of 10 per 1000 × 31104000 s is not a limit.")]
+    public void A_window_reference_that_names_no_limit_is_rejected(long amount, int multiples, int granularitySeconds, string message)
     {
-        var exception = Assert.Throws<FormatException>(() => RateLimitWindowKey.ParseLimit(grainKey));
+        var reference = new WindowRef { Amount = amount, Multiples = multiples, GranularitySeconds = granularitySeconds, Key = "k", Scope = "s" };
 
-        Assert.Equal(
-            $"The rate-limit grain key '{grainKey}' is not of the form '{{strategy}}/{{amount}}/{{multiples}}/{{granularity}}/{{prefix}}/{{scope}}/{{key}}'; build keys with RateLimitWindowKey.",
-            exception.Message);
+        var exception = Assert.Throws<FormatException>(() => reference.ToLimit());
+
+        Assert.Equal(message, exception.Message);
     }
+
+    [Fact]
+    public void Every_window_of_one_client_has_one_owner_whatever_its_limit_or_scope()
+    {
+        var keys = Enumerable.Range(0, 10_000).Select(i => "10.0.0." + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var owners = keys.Select(key => WindowPartition.IndexOf(key, WindowPartition.DefaultCount)).ToList();
+
+        Assert.All(owners, owner => Assert.InRange(owner, 0, WindowPartition.DefaultCount - 1));
+
+        // Stable across processes and releases: stored windows are found again by their partition.
+        Assert.Equal(PinnedOwners, owners.Take(4).ToArray());
+
+        // Spread: 10,000 clients over 256 partitions, about 39 each; none holds more than twice that or fewer than half.
+        var perPartition = owners.GroupBy(owner => owner).Select(group => group.Count()).ToList();
+        Assert.Equal(WindowPartition.DefaultCount, perPartition.Count);
+        Assert.All(perPartition, count => Assert.InRange(count, 19, 78));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(255, 256)]
+    [InlineData(65_535, 65_536)]
+    public void A_partition_reads_itself_back_from_its_grain_key(int index, int count)
+    {
+        var partition = new WindowPartition(index, count);
+
+        Assert.Equal(partition, WindowPartition.FromGrainKey(partition.GrainKey));
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData((256L << 32) | 256)]
+    [InlineData((65_537L << 32) | 1)]
+    public void A_grain_key_that_names_no_partition_is_rejected(long grainKey)
+    {
+        var exception = Assert.Throws<FormatException>(() => WindowPartition.FromGrainKey(grainKey));
+
+        Assert.Equal($"The window partition key {grainKey.ToString(CultureInfo.InvariantCulture)} names no partition.", exception.Message);
+    }
+
+    /// <summary>The owners of 10.0.0.0 to 10.0.0.3 among 256 partitions, as every release must compute them.</summary>
+    private static readonly int[] PinnedOwners = [122, 10, 11, 75];
 }

@@ -229,8 +229,8 @@ public abstract class MetaLimitTests(Backend backend) : AdapterTestBase(backend)
             var grains = app.Services.GetRequiredService<IGrainFactory>();
             var meta = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("1/hour"), "meta", "127.0.0.1");
             var prefixed = meta with { Prefix = "tenant-a" };
-            Assert.Equal(0, (await grains.GetGrain<IMetaLimitGrain>(meta.ToGrainKey()).Stats()).Remaining);
-            Assert.Equal(1, (await grains.GetGrain<IMetaLimitGrain>(prefixed.ToGrainKey()).Stats()).Remaining);
+            Assert.Equal(0, (await grains.StatsAsync(meta)).Remaining);
+            Assert.Equal(1, (await grains.StatsAsync(prefixed)).Remaining);
         }
     }
 

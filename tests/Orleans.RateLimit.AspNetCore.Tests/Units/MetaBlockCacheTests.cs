@@ -1,3 +1,4 @@
+using Orleans.RateLimit.Grains;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Orleans.RateLimit.AspNetCore.Tests;
@@ -12,12 +13,12 @@ public sealed class MetaBlockCacheTests
     {
         var clock = new FakeTimeProvider(Start);
         using var cache = new MetaBlockCache(clock);
-        cache.Block("a", Start.AddMinutes(1), Start);
+        cache.Block(Meta("a"), Start.AddMinutes(1), Start);
 
-        Assert.True(cache.IsBlocked("a", Start.AddSeconds(59), out var until));
+        Assert.True(cache.IsBlocked(Meta("a"), Start.AddSeconds(59), out var until));
         Assert.Equal(Start.AddMinutes(1), until);
-        Assert.False(cache.IsBlocked("a", Start.AddMinutes(1), out _));
-        Assert.False(cache.IsBlocked("b", Start, out _));
+        Assert.False(cache.IsBlocked(Meta("a"), Start.AddMinutes(1), out _));
+        Assert.False(cache.IsBlocked(Meta("b"), Start, out _));
         Assert.Equal(0, cache.Count);
     }
 
@@ -26,9 +27,9 @@ public sealed class MetaBlockCacheTests
     {
         var clock = new FakeTimeProvider(Start);
         using var cache = new MetaBlockCache(clock);
-        cache.Block("a", Start, Start);
+        cache.Block(Meta("a"), Start, Start);
 
-        Assert.False(cache.IsBlocked("a", Start, out _));
+        Assert.False(cache.IsBlocked(Meta("a"), Start, out _));
         Assert.Equal(0, cache.Count);
     }
 
@@ -37,14 +38,14 @@ public sealed class MetaBlockCacheTests
     {
         var clock = new FakeTimeProvider(Start);
         using var cache = new MetaBlockCache(clock, capacity: 2);
-        cache.Block("a", Start.AddMinutes(1), Start);
-        cache.Block("b", Start.AddMinutes(1), Start);
-        cache.Block("c", Start.AddMinutes(1), Start);
-        cache.Block("a", Start.AddMinutes(5), Start);
+        cache.Block(Meta("a"), Start.AddMinutes(1), Start);
+        cache.Block(Meta("b"), Start.AddMinutes(1), Start);
+        cache.Block(Meta("c"), Start.AddMinutes(1), Start);
+        cache.Block(Meta("a"), Start.AddMinutes(5), Start);
 
         Assert.Equal(2, cache.Count);
-        Assert.False(cache.IsBlocked("c", Start, out _));
-        Assert.True(cache.IsBlocked("a", Start.AddMinutes(2), out var until));
+        Assert.False(cache.IsBlocked(Meta("c"), Start, out _));
+        Assert.True(cache.IsBlocked(Meta("a"), Start.AddMinutes(2), out var until));
         Assert.Equal(Start.AddMinutes(5), until);
     }
 
@@ -53,18 +54,21 @@ public sealed class MetaBlockCacheTests
     {
         var clock = new FakeTimeProvider(Start);
         using var cache = new MetaBlockCache(clock, capacity: 3);
-        cache.Block("short-1", Start.AddSeconds(5), Start);
-        cache.Block("short-2", Start.AddSeconds(5), Start);
-        cache.Block("long", Start.AddHours(1), Start);
+        cache.Block(Meta("short-1"), Start.AddSeconds(5), Start);
+        cache.Block(Meta("short-2"), Start.AddSeconds(5), Start);
+        cache.Block(Meta("long"), Start.AddHours(1), Start);
 
         clock.Advance(MetaBlockCache.SweepInterval - TimeSpan.FromTicks(1));
         Assert.Equal(3, cache.Count);
 
         clock.Advance(TimeSpan.FromTicks(1));
         Assert.Equal(1, cache.Count);
-        Assert.True(cache.IsBlocked("long", clock.GetUtcNow(), out _));
+        Assert.True(cache.IsBlocked(Meta("long"), clock.GetUtcNow(), out _));
 
-        cache.Block("new", clock.GetUtcNow().AddMinutes(1), clock.GetUtcNow());
-        Assert.True(cache.IsBlocked("new", clock.GetUtcNow(), out _));
+        cache.Block(Meta("new"), clock.GetUtcNow().AddMinutes(1), clock.GetUtcNow());
+        Assert.True(cache.IsBlocked(Meta("new"), clock.GetUtcNow(), out _));
     }
+
+    private static WindowRef Meta(string key) =>
+        new(new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("2/hour"), "meta", key));
 }

@@ -1,12 +1,12 @@
-using System.Text.Json;
+using System.Globalization;
 using Orleans.RateLimit.Grains;
 using StackExchange.Redis;
 
 namespace Orleans.RateLimit.Resilience.Tests.Infrastructure;
 
 /// <summary>
-/// Reads what the silos wrote to Redis: a window grain's state is a hash at <c>{ServiceId}/ratelimit/ratelimitwindow/{grain key}</c>
-/// (src/Silo/RedisWindowKeys.cs) whose <c>data</c> field is the JSON of the window's buckets.
+/// Reads what the silos wrote to Redis: each window partition is a hash at <c>{ServiceId}/ratelimit/{{count}-{index}}</c>
+/// whose field for a window (its storage key) holds <c>{etag}|{start}:{count},…</c> (src/Silo/StoredWindowFormat.cs).
 /// </summary>
 internal sealed class RedisWindows(string connectionString, string serviceId) : IAsyncDisposable
 {
@@ -17,14 +17,18 @@ internal sealed class RedisWindows(string connectionString, string serviceId) : 
         return ConnectionMultiplexer.ConnectAsync(options);
     });
 
-    public RedisKey KeyOf(RateLimitWindowKey window) => $"{serviceId}/ratelimit/ratelimitwindow/{window.ToGrainKey()}";
+    public RedisKey KeyOf(RateLimitWindowKey window)
+    {
+        var partition = new WindowPartition(WindowPartition.IndexOf(window.Key, WindowPartition.DefaultCount), WindowPartition.DefaultCount);
+        return $"{serviceId}/ratelimit/{{{partition.Count.ToString(CultureInfo.InvariantCulture)}-{partition.Index.ToString(CultureInfo.InvariantCulture)}}}";
+    }
 
     /// <summary>The count stored for <paramref name="window"/> (all its buckets); <see langword="null"/> when Redis has no record.</summary>
     public async Task<long?> CountAsync(RateLimitWindowKey window)
     {
         var database = (await _connection.Value).GetDatabase();
-        var json = (string?)await database.HashGetAsync(KeyOf(window), "data");
-        return json is null ? null : SumOfCounts(json);
+        var stored = (string?)await database.HashGetAsync(KeyOf(window), window.ToStorageKey());
+        return stored is null ? null : SumOfCounts(stored);
     }
 
     public async ValueTask DisposeAsync()
@@ -35,15 +39,11 @@ internal sealed class RedisWindows(string connectionString, string serviceId) : 
         }
     }
 
-    private static long SumOfCounts(string json)
+    private static long SumOfCounts(string stored)
     {
-        using var document = JsonDocument.Parse(json);
-        var counts = document.RootElement.EnumerateObject().First(p => p.Name.Equals("Counts", StringComparison.OrdinalIgnoreCase)).Value;
-        if (counts.ValueKind == JsonValueKind.Object && counts.TryGetProperty("$values", out var values))
-        {
-            counts = values;
-        }
-
-        return counts.EnumerateArray().Sum(count => count.GetInt64());
+        var buckets = stored[(stored.IndexOf('|', StringComparison.Ordinal) + 1)..];
+        return buckets.Length == 0
+            ? 0
+            : buckets.Split(',').Sum(bucket => long.Parse(bucket[(bucket.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture));
     }
 }

@@ -17,7 +17,7 @@ internal static class WarmUp
     /// </summary>
     public static async Task<long> PastFirstCallsAsync(IGrainFactory grains, string limit, LoadGenerator load, NodeMetrics metrics)
     {
-        await grains.GetGrain<IRateLimitWindowGrain>(WebNode.Window(limit, "warm-up").ToGrainKey()).Hit(0);
+        await grains.HitAsync(WebNode.Window(limit, "warm-up"), 0);
         var openings = await UntilGrainsDecideAsync(load, metrics);
         metrics.StartOver();
         return openings;

@@ -83,10 +83,10 @@ internal static class WebNode
     public static RateLimitWindowKey Window(string limit, string key) =>
         new(RateLimitStrategy.FixedWindow, RateLimitItem.Parse(limit), EndpointName, key);
 
-    /// <summary>What the window grain of <paramref name="key"/> has counted, read through <paramref name="grains"/> without counting.</summary>
+    /// <summary>What the owner of the window of <paramref name="key"/> has counted, read through <paramref name="grains"/> without counting.</summary>
     public static async Task<long> CountOnGrainAsync(IGrainFactory grains, string limit, string key)
     {
-        var stats = await grains.GetGrain<IRateLimitWindowGrain>(Window(limit, key).ToGrainKey()).Stats();
+        var stats = await grains.StatsAsync(Window(limit, key));
         return RateLimitItem.Parse(limit).Amount - stats.Remaining;
     }
 }

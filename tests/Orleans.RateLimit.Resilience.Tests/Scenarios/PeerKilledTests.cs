@@ -151,35 +151,55 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Activates the windows of <see cref="KeysPerSilo"/> keys on each silo (reading them, counting nothing), so the kill hits
-    /// a known half of the keys: the default placement decides by the silos' load, so each window is placed with Orleans'
-    /// placement hint (what grain migration uses), and where it landed is checked.
+    /// Places the window partitions not yet active alternately on the peer and on this node's silo, with Orleans' placement
+    /// hint (what grain migration uses), reads where every partition is, and picks <see cref="KeysPerSilo"/> keys whose
+    /// owners are on each silo, so the kill hits a known half of the keys.
     /// </summary>
     private static async Task<(List<string> Peer, List<string> Local)> PlaceKeysAsync(EmbeddedNode node, SiloAddress peer)
     {
         var local = node.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
         var management = node.Grains.GetGrain<IManagementGrain>(0);
-        var (onPeer, onLocal) = (new List<string>(), new List<string>());
-        for (var i = 0; i < 2 * KeysPerSilo; i++)
+        var owners = Enumerable.Range(0, WindowPartition.DefaultCount)
+            .Select(partition => node.Grains.GetGrain<IWindowPartitionGrain>(new WindowPartition(partition, WindowPartition.DefaultCount).GrainKey))
+            .ToList();
+        for (var partition = 0; partition < owners.Count; partition++)
         {
-            var (key, silo, keys) = i % 2 == 0 ? ($"peer-{i / 2}", peer, onPeer) : ($"local-{i / 2}", local, onLocal);
-            var grain = node.Grains.GetGrain<IRateLimitWindowGrain>(WebNode.Window(Limit, key).ToGrainKey());
-            RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+            RequestContext.Set(IPlacementDirector.PlacementHintKey, partition % 2 == 0 ? peer : local);
             try
             {
-                await grain.Stats();
+                await owners[partition].Count();
             }
             finally
             {
                 RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             }
-
-            var activation = (await management.GetDetailedGrainStatistics()).Single(s => s.GrainId == grain.GetGrainId());
-            Assert.True(activation.SiloAddress.Equals(silo), $"the window of {key} was placed on {activation.SiloAddress}, not on {silo}");
-            keys.Add(key);
         }
 
-        return (onPeer, onLocal);
+        var placed = (await management.GetDetailedGrainStatistics())
+            .Where(s => s.GrainType.Contains("WindowPartitionGrain", StringComparison.Ordinal))
+            .ToDictionary(s => s.GrainId, s => s.SiloAddress);
+        var siloOf = new Dictionary<int, SiloAddress>();
+        for (var partition = 0; partition < owners.Count; partition++)
+        {
+            siloOf[partition] = placed[owners[partition].GetGrainId()];
+        }
+
+        return (KeysOwnedOn(siloOf, peer, "peer-"), KeysOwnedOn(siloOf, local, "local-"));
+    }
+
+    private static List<string> KeysOwnedOn(Dictionary<int, SiloAddress> siloOf, SiloAddress silo, string prefix)
+    {
+        var keys = new List<string>();
+        for (var n = 0; keys.Count < KeysPerSilo; n++)
+        {
+            var key = prefix + n.ToString(CultureInfo.InvariantCulture);
+            if (siloOf[WindowPartition.IndexOf(key, WindowPartition.DefaultCount)].Equals(silo))
+            {
+                keys.Add(key);
+            }
+        }
+
+        return keys;
     }
 
     /// <summary>When this node's silo declares <paramref name="peer"/> dead; <see langword="null"/> if not within 30 s.</summary>

@@ -1,197 +1,164 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Configuration;
-using Orleans.RateLimit.Silo;
+using Orleans.RateLimit.Grains;
 using Orleans.Runtime;
 using Xunit.Abstractions;
 
 namespace Orleans.RateLimit.AspNetCore.Tests;
 
 /// <summary>
-/// A flood of unique client keys through two web nodes with embedded silos costs memory only while the windows last: the
-/// window grains are collected, their state in the cluster's memory expires, and the heap returns to where it was.
+/// A flood of unique client keys through two web nodes with embedded silos costs a few hundred bytes per window and no
+/// activation per client: the windows live in the partition grains' dictionaries, which sweep them once they end, and the
+/// heap returns to where it was.
 /// </summary>
 [Collection(FloodTestGroup.Name)]
 public sealed class GrainFloodTests(ITestOutputHelper output) : AdapterTestBase(Backend.Grains)
 {
-    /// <summary>
-    /// Fewer than the 200,000 of the full flood below, because these windows are persisted: every such grain sets a flush
-    /// timer on the test's fake clock, which scans all of its timers whenever one is set or fires, so a flood slows down as
-    /// it grows (measured: 20,000 in 22 s, 40,000 in 98 s; 200,000 would take most of an hour). The system clock has no
-    /// such cost.
-    /// </summary>
-    private const int Clients = 20_000;
+    private const int HttpClients = 200_000;
+    private const int GrainClients = 1_000_000;
+    private const int WarmUpClients = 20_000;
 
-    private const int FullFloodClients = 200_000;
+    /// <summary>What a window may cost its owner: the client key, the window's counters and the dictionary entry.</summary>
+    private const long BytesPerWindowBound = 300;
 
     /// <summary>
-    /// Big enough for the buffer pools and Orleans' tables to reach a working size before the baseline is taken.
+    /// What may stay behind once every window is swept: pooled buffers and the partitions' tables, which are trimmed when
+    /// mostly empty but keep a working size. A window leaked per 40 clients of the HTTP flood would exceed it.
     /// </summary>
-    private const int FullFloodWarmUp = 20_000;
+    private const long RetainedBound = 8L * 1024 * 1024;
 
-    /// <summary>
-    /// What may stay behind once all 200,000 window grains are collected and the directory caches are empty: the tables that
-    /// keep the size they grew to at the peak (the grain directory's partition, the catalog's and the activation collector's
-    /// dictionaries) and pooled buffers. Measured: 24.1 to 28.4 MB. 64 MB is under a sixth of what the activations take at the
-    /// peak (about 2.1 KB each, 410 MB), so leaking a sixth of the grains fails the test.
-    /// </summary>
-    private const long FullFloodRetainedBound = 64L * 1024 * 1024;
+    private const int CallsPerBatch = 1_000;
+    private const string PartitionGrainType = "Orleans.RateLimit.Grains.WindowPartitionGrain,";
 
-    private static readonly TimeSpan FullFloodTimeout = TimeSpan.FromSeconds(300);
-
-    private const string WindowGrainType = "Orleans.RateLimit.Grains.RateLimitWindowGrain,";
-
-    /// <summary>
-    /// What may stay behind once every grain is collected, every state has expired and the directory caches are empty.
-    /// Measured: 5.5 to 6.2 MB over four runs, all of it tables that keep the size they grew to at the peak (the grain
-    /// directory's partition, the catalog's and the activation collector's dictionaries, the fake clock's timer set) and
-    /// pooled buffers. 16 MB is over twice that and a quarter of what the 20,000 activations take at the peak (about 3 KB
-    /// each), so leaking the grains fails the test; leaked window state and cached addresses are caught exactly, by counting.
-    /// </summary>
-    private const long RetainedBound = 16L * 1024 * 1024;
-
-    /// <summary>
-    /// Orleans' directory cache forgets an unused grain's address after this long (240 s by default), on Orleans' own clock,
-    /// which the fake clock does not move; shortened so that the cache empties while the test waits.
-    /// </summary>
-    private static readonly TimeSpan DirectoryCacheTtl = TimeSpan.FromSeconds(3);
-
-    private static readonly TimeSpan FloodTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan FloodTimeout = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(60);
-
-    /// <summary>A one-minute window is written every max(1 s, 60 s / 20).</summary>
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(3);
+    private const string HourLimitText = "10/hour";
+    private static readonly RateLimitItem HourLimit = RateLimitItem.Parse(HourLimitText);
 
     [Fact]
-    public async Task Windows_of_20_000_unique_clients_are_collected_and_forgotten_after_they_end_and_their_memory_returns()
+    public async Task Windows_of_200_000_unique_http_clients_cost_no_activation_each_and_are_swept_after_they_end()
     {
-        await using var app = await StartFloodAppAsync("10/minute");
-        using var directoryCache = new DirectoryCacheProbe();
+        await using var app = await StartFloodAppAsync();
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
 
-        // One whole cycle first, big enough for the buffer pools to reach their working size (a smaller one leaves the
-        // baseline up to 7 MB lower, at random), so that the baseline holds no window but everything the flood reuses.
-        await FloodAndForgetAsync(app, grains, management, "warm-", 4_000);
+        await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "warm-", WarmUpClients, FloodTimeout);
+        await ExpireAndSweepAsync(app, grains);
         var baseline = await ManagedMemory.SettledAsync(output.WriteLine);
 
-        var took = await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "client-", Clients, FloodTimeout);
-        var peakActivations = await WindowActivationsAsync(management);
+        var took = await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "client-", HttpClients, FloodTimeout);
         var peak = ManagedMemory.Live();
-        Assert.Equal(Clients, peakActivations);
+        Assert.Equal(HttpClients, await WindowsHeldAsync(grains));
+        var partitions = await PartitionActivationsAsync(management);
+        Assert.True(partitions <= WindowPartition.DefaultCount, $"{partitions} partition grains are active; there are only {WindowPartition.DefaultCount} partitions.");
 
-        app.Clock.Advance(FlushInterval);
-        await WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(grains) == Clients, "every window to be written");
-
-        // Collected while their windows still run, the grains leave their state behind: nothing but its expiry removes it.
-        await CollectWindowGrainsAsync(management);
-        Assert.Equal(Clients, await WindowStateMemoryStorage.CountAsync(grains));
-        var collected = ManagedMemory.Live();
-
-        app.Clock.Advance(TimeSpan.FromMinutes(1) + WindowStateStoreGrain.SweepInterval);
-        await WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(grains) == 0, "every expired window state to be swept");
-
-        // The directory caches still hold the addresses of the store grains the test just counted through; once those are
-        // forgotten, no cached address is left of the flood either.
-        await DirectoryCachesEmptyAsync(directoryCache, "every address");
+        await ExpireAndSweepAsync(app, grains);
         var after = ManagedMemory.Live();
 
-        output.WriteLine($"flood: {Clients} requests, one per client, over both nodes in {took.TotalSeconds:F1} s ({Clients / took.TotalSeconds:F0} requests/s)");
-        output.WriteLine($"baseline {ManagedMemory.Megabytes(baseline)}, peak {ManagedMemory.Megabytes(peak)} with {peakActivations} window grains");
-        output.WriteLine($"per activation {(peak - baseline) / Clients} bytes; per window state held after collection {(collected - baseline) / Clients} bytes");
-        output.WriteLine($"after expiry {ManagedMemory.Megabytes(after)}; retained {after - baseline} bytes (bound {RetainedBound})");
-        Assert.True(after - baseline < RetainedBound, $"{after - baseline} bytes stayed behind after every window grain was collected and its state expired; the bound is {RetainedBound}.");
+        var perWindow = (peak - baseline) / HttpClients;
+        output.WriteLine($"flood: {HttpClients} requests, one per client, over both nodes in {took.TotalSeconds:F1} s ({HttpClients / took.TotalSeconds:F0} requests/s), {partitions} partition grains");
+        output.WriteLine($"baseline {ManagedMemory.Megabytes(baseline)}, peak {ManagedMemory.Megabytes(peak)} ({perWindow} bytes per window), after the sweep {ManagedMemory.Megabytes(after)}, retained {after - baseline} bytes");
+        Assert.True(perWindow <= BytesPerWindowBound, $"A window took {perWindow} bytes; the bound is {BytesPerWindowBound}.");
+        Assert.True(after - baseline < RetainedBound, $"{after - baseline} bytes stayed behind after every window was swept; the bound is {RetainedBound}.");
     }
 
     /// <summary>
-    /// The full flood of 200,000 clients, on windows short enough to be held in memory only (a window of up to
-    /// <see cref="Grains.RateLimitGrainOptions.PersistenceThreshold"/> is never written), so that no grain sets a timer on the
-    /// fake clock: what is measured is the activations themselves, their collection, and what Orleans keeps of them after.
+    /// A million windows of an hour-long limit, sent to their owners in batches (the HTTP path is measured above), so that
+    /// what is measured is what the owners hold per window.
     /// </summary>
     [Fact]
-    public async Task Window_grains_of_200_000_unique_clients_are_collected_and_their_memory_returns()
+    public async Task Partition_grains_hold_a_million_hour_long_windows_in_at_most_300_bytes_each_and_give_them_back()
     {
-        await using var app = await StartFloodAppAsync("10/second");
-        using var directoryCache = new DirectoryCacheProbe();
+        await using var app = await StartFloodAppAsync();
         var grains = app.Services.GetRequiredService<IGrainFactory>();
-        var management = grains.GetGrain<IManagementGrain>(0);
 
-        await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "warm-", FullFloodWarmUp, FloodTimeout);
-        await CollectWindowGrainsAsync(management);
-        await DirectoryCachesEmptyAsync(directoryCache, "the warm-up");
+        await HitUniqueWindowsAsync(grains, "warm-", WarmUpClients);
+        await ExpireAndSweepAsync(app, grains);
         var baseline = await ManagedMemory.SettledAsync(output.WriteLine);
 
-        var took = await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", "client-", FullFloodClients, FullFloodTimeout);
-        var peakActivations = await WindowActivationsAsync(management);
+        var took = Stopwatch.StartNew();
+        await HitUniqueWindowsAsync(grains, "client-", GrainClients);
+        took.Stop();
         var peak = ManagedMemory.Live();
-        Assert.Equal(FullFloodClients, peakActivations);
-        Assert.Equal(0, await WindowStateMemoryStorage.CountAsync(grains));
+        Assert.Equal(GrainClients, await WindowsHeldAsync(grains));
 
-        var collection = Stopwatch.StartNew();
-        await CollectWindowGrainsAsync(management);
-        collection.Stop();
-        await DirectoryCachesEmptyAsync(directoryCache, "every address");
+        await ExpireAndSweepAsync(app, grains);
         var after = ManagedMemory.Live();
 
-        output.WriteLine($"flood: {FullFloodClients} requests, one per client, over both nodes in {took.TotalSeconds:F1} s ({FullFloodClients / took.TotalSeconds:F0} requests/s)");
-        output.WriteLine($"baseline {ManagedMemory.Megabytes(baseline)}, peak {ManagedMemory.Megabytes(peak)} with {peakActivations} window grains ({(peak - baseline) / FullFloodClients} bytes each)");
-        output.WriteLine($"collecting them took {collection.Elapsed.TotalSeconds:F1} s; after collection {ManagedMemory.Megabytes(after)}; retained {after - baseline} bytes (bound {FullFloodRetainedBound})");
-        Assert.True(after - baseline < FullFloodRetainedBound, $"{after - baseline} bytes stayed behind after every window grain was collected; the bound is {FullFloodRetainedBound}.");
+        var perWindow = (peak - baseline) / GrainClients;
+        output.WriteLine($"{GrainClients} windows hit in {took.Elapsed.TotalSeconds:F1} s; baseline {ManagedMemory.Megabytes(baseline)}, peak {ManagedMemory.Megabytes(peak)} ({perWindow} bytes per window), after the sweep {ManagedMemory.Megabytes(after)}, retained {after - baseline} bytes");
+        Assert.True(perWindow <= BytesPerWindowBound, $"A window took {perWindow} bytes; the bound is {BytesPerWindowBound}.");
+        Assert.True(after - baseline < RetainedBound, $"{after - baseline} bytes stayed behind after every window was swept; the bound is {RetainedBound}.");
     }
 
-    /// <summary>Two web nodes with embedded silos and one endpoint limited per <see cref="UniqueKeyFlood.Header"/>.</summary>
-    private Task<TestApp> StartFloodAppAsync(string limit) =>
-        StartAsync(
-            null,
-            a => a.MapGet("/flood", () => "ok").RateLimit(limit, l => l.KeySelector(KeySelectors.Header(UniqueKeyFlood.Header))),
-            b => b.Services.Configure<GrainDirectoryOptions>(o => o.MaximumCacheTTL = DirectoryCacheTtl));
+    /// <summary>Two web nodes with embedded silos and one endpoint limited per <see cref="UniqueKeyFlood.Header"/>, an hour long.</summary>
+    private Task<TestApp> StartFloodAppAsync() =>
+        StartAsync(null, a => a.MapGet("/flood", () => "ok").RateLimit(HourLimitText, l => l.KeySelector(KeySelectors.Header(UniqueKeyFlood.Header))));
 
-    private static Task DirectoryCachesEmptyAsync(DirectoryCacheProbe directoryCache, string what) =>
-        WaitUntilAsync(() => Task.FromResult(directoryCache.Entries() == 0), "the directory caches to forget " + what, 2 * DirectoryCacheTtl + SettleTimeout);
-
-    /// <summary>Floods with <paramref name="count"/> clients and takes their windows through writing, collection and expiry.</summary>
-    private static async Task FloodAndForgetAsync(TestApp app, IGrainFactory grains, IManagementGrain management, string prefix, int count)
+    private static async Task HitUniqueWindowsAsync(IGrainFactory grains, string prefix, int count)
     {
-        await UniqueKeyFlood.RunAsync(app.Nodes, "/flood", prefix, count, FloodTimeout);
-        app.Clock.Advance(FlushInterval);
-        await WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(grains) == count, "the warm-up windows to be written");
-        await CollectWindowGrainsAsync(management);
-        app.Clock.Advance(TimeSpan.FromMinutes(1) + WindowStateStoreGrain.SweepInterval);
-        await WaitUntilAsync(async () => await WindowStateMemoryStorage.CountAsync(grains) == 0, "the warm-up windows to expire");
-    }
-
-    /// <summary>
-    /// Forces collection until no window grain is left. One pass skips a grain still finishing a turn (its last write), which
-    /// the next pass collects; left alone, it would wait for the collection age.
-    /// </summary>
-    private static Task CollectWindowGrainsAsync(IManagementGrain management) =>
-        WaitUntilAsync(
-            async () =>
+        var batches = new List<WindowCall>?[WindowPartition.DefaultCount];
+        var sends = new List<Task>();
+        for (var n = 0; n < count; n++)
+        {
+            var key = prefix + n.ToString(CultureInfo.InvariantCulture);
+            var window = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, HourLimit, "/flood", key);
+            var partition = WindowPartition.IndexOf(key, WindowPartition.DefaultCount);
+            var batch = batches[partition] ??= new List<WindowCall>(CallsPerBatch);
+            batch.Add(new WindowCall(new WindowRef(window), WindowOperation.Hit, 1, StopIfRefused: false));
+            if (batch.Count == CallsPerBatch)
             {
-                await management.ForceActivationCollection(TimeSpan.Zero);
-                return await WindowActivationsAsync(management) == 0;
-            },
-            "every window grain to be collected");
+                sends.Add(SendAsync(grains, partition, batch));
+                batches[partition] = null;
+            }
+        }
 
-    private static async Task<int> WindowActivationsAsync(IManagementGrain management) =>
+        for (var partition = 0; partition < batches.Length; partition++)
+        {
+            if (batches[partition] is { } rest)
+            {
+                sends.Add(SendAsync(grains, partition, rest));
+            }
+        }
+
+        await Task.WhenAll(sends).WaitAsync(FloodTimeout);
+    }
+
+    private static async Task SendAsync(IGrainFactory grains, int partition, List<WindowCall> batch)
+    {
+        var owner = grains.GetGrain<IWindowPartitionGrain>(new WindowPartition(partition, WindowPartition.DefaultCount).GrainKey);
+        var decisions = await owner.Decide([.. batch]);
+        Assert.All(decisions, decision => Assert.True(decision.Allowed));
+    }
+
+    private static async Task ExpireAndSweepAsync(TestApp app, IGrainFactory grains)
+    {
+        app.Clock.Advance(TimeSpan.FromHours(1) + WindowPartitionGrain.SweepInterval);
+        await WaitUntilAsync(async () => await WindowsHeldAsync(grains) == 0, "every expired window to be swept");
+    }
+
+    private static async Task<int> WindowsHeldAsync(IGrainFactory grains)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, WindowPartition.DefaultCount)
+            .Select(partition => grains.GetGrain<IWindowPartitionGrain>(new WindowPartition(partition, WindowPartition.DefaultCount).GrainKey).Count().AsTask()));
+        return counts.Sum();
+    }
+
+    private static async Task<int> PartitionActivationsAsync(IManagementGrain management) =>
         (await management.GetSimpleGrainStatistics())
-            .Where(statistic => statistic.GrainType.StartsWith(WindowGrainType, StringComparison.Ordinal))
+            .Where(statistic => statistic.GrainType.StartsWith(PartitionGrainType, StringComparison.Ordinal))
             .Sum(statistic => statistic.ActivationCount);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, bool throwOnTimeout = true)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
         var waited = Stopwatch.StartNew();
         while (!await condition())
         {
-            if (waited.Elapsed > (timeout ?? SettleTimeout))
+            if (waited.Elapsed > SettleTimeout)
             {
-                if (throwOnTimeout)
-                {
-                    throw new TimeoutException($"Timed out after {waited.Elapsed.TotalSeconds:F0} s waiting for {what}.");
-                }
-
-                return;
+                throw new TimeoutException($"Timed out after {waited.Elapsed.TotalSeconds:F0} s waiting for {what}.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(200));

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Orleans.RateLimit.AspNetCore.Tests;
+
+/// <summary>One timer for every call's deadline: a call's token is cancelled between one and one and a quarter timeouts after it starts.</summary>
+public sealed class CallDeadlinesTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(40);
+
+    [Fact]
+    public void A_call_keeps_its_token_for_the_whole_timeout_and_loses_it_within_a_quarter_more()
+    {
+        var clock = new FakeTimeProvider(Start);
+        using var deadlines = new CallDeadlines(Timeout, clock);
+
+        var token = deadlines.Token();
+        clock.Advance(TimeSpan.FromMilliseconds(40));
+        Assert.False(token.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.True(token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void A_call_started_at_the_end_of_a_slot_still_gets_the_whole_timeout()
+    {
+        var clock = new FakeTimeProvider(Start);
+        using var deadlines = new CallDeadlines(Timeout, clock);
+
+        clock.Advance(TimeSpan.FromMilliseconds(9));
+        var token = deadlines.Token();
+        clock.Advance(TimeSpan.FromMilliseconds(40));
+
+        Assert.False(token.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.True(token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Calls_in_one_quarter_of_the_timeout_share_a_token_and_later_calls_get_their_own()
+    {
+        var clock = new FakeTimeProvider(Start);
+        using var deadlines = new CallDeadlines(Timeout, clock);
+
+        var first = deadlines.Token();
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        var sameSlot = deadlines.Token();
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        var nextSlot = deadlines.Token();
+        clock.Advance(TimeSpan.FromMilliseconds(40));
+
+        Assert.Equal(first, sameSlot);
+        Assert.NotEqual(first, nextSlot);
+        Assert.True(first.IsCancellationRequested);
+        Assert.False(nextSlot.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void A_clock_that_stands_still_keeps_one_token()
+    {
+        using var deadlines = new CallDeadlines(Timeout, new FakeTimeProvider(Start));
+
+        var tokens = Enumerable.Range(0, 1_000).Select(_ => deadlines.Token()).Distinct().ToList();
+
+        Assert.Single(tokens);
+        Assert.False(tokens[0].IsCancellationRequested);
+    }
+
+    [Fact]
+    public void An_expired_call_is_reported_as_a_timeout_naming_it()
+    {
+        using var deadlines = new CallDeadlines(Timeout, new FakeTimeProvider(Start));
+
+        Assert.Equal("The call did not complete within 40 ms.", deadlines.Expired().Message);
+    }
+}
