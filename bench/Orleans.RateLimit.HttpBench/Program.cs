@@ -1,36 +1,20 @@
-using Orleans.RateLimit.AspNetCore;
+using Orleans.RateLimit.HttpBench;
 
-// The server side of bench/http/load.sh: one endpoint, "/", limited according to --mode:
-//   none    no limiter at all (the baseline)
-//   memory  the limiter with the in-memory store
-//   grains  the limiter with an embedded silo (one grain call per request)
-// The limit is far above what the load reaches, so every request does the full work of an admitted request.
+// The server side of bench/http/run.sh: one endpoint, GET / answering "ok", the client named by header X-Client, limited
+// according to --mode (see BenchMode). Every limit is far above what the load reaches (--permit, default 1,000,000,000), so
+// every request does the full work of an admitted request.
+//   dotnet Orleans.RateLimit.HttpBench.dll --mode grains3 --port 5090 [--silo-port P --gateway-port P]
+//     [--grain-call-timeout-ms 5000] [--redis host:port] [--permit N]
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-var mode = builder.Configuration["mode"] ?? "none";
-var port = builder.Configuration.GetValue("port", 5090);
-builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+var settings = BenchSettings.From(builder.Configuration);
+builder.WebHost.UseUrls($"http://127.0.0.1:{settings.Port}");
 
-if (mode == "grains")
-{
-    builder.UseOrleans(silo => silo.UseLocalhostClustering(siloPort: 11211, gatewayPort: 30100).AddRateLimitGrains());
-}
-
-if (mode != "none")
-{
-    builder.Services.AddOrleansRateLimiting(o =>
-    {
-        o.Backend = mode == "memory" ? RateLimitBackend.Memory : RateLimitBackend.Orleans;
-        o.DefaultLimits.Add("1000000000/hour");
-        o.HeadersEnabled = true;
-    });
-}
-
+var mode = BenchModes.For(settings);
+mode.ConfigureServices(builder);
 var app = builder.Build();
-if (mode != "none")
-{
-    app.UseOrleansRateLimiting();
-}
+mode.ConfigurePipeline(app);
 
-app.MapGet("/", () => "ok");
-app.Run();
+var endpoint = app.MapGet("/", () => "ok");
+mode.ConfigureEndpoint(endpoint);
+await app.RunAsync().ConfigureAwait(false);
