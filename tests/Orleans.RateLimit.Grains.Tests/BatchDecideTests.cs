@@ -36,6 +36,32 @@ public sealed class BatchDecideTests(TwoSiloCluster fixture) : IClassFixture<Two
     }
 
     [Fact]
+    public async Task A_phase_end_stops_the_batch_after_any_refusal_even_one_that_did_not_stop()
+    {
+        var client = Guid.NewGuid().ToString("N");
+        var application = TestWindows.Of(client, "1/minute", scope: "application");
+        var hourly = TestWindows.Of(client, "10/hour", scope: "application");
+        var route = TestWindows.Of(client, "10/minute", scope: "route");
+        var owner = _cluster.Client.GetWindowOwner(application, partitions: 7);
+        WindowCall[] TwoPhases() =>
+        [
+            Hit(application, stop: false),
+            Hit(hourly, stop: false) with { StopIfAnyRefused = true },
+            Hit(route, stop: false),
+        ];
+
+        var first = await owner.Decide(TwoPhases());
+        var second = await owner.Decide(TwoPhases());
+
+        Assert.Equal([true, true, true], first.Select(d => d.Allowed));
+
+        // Fail-on-first-breach off: the refused application window does not stop the phase, its end does.
+        Assert.Equal([false, true], second.Select(d => d.Allowed));
+        Assert.Equal(8, second[1].Stats.Remaining);
+        Assert.Equal(9, (await _cluster.FactoryOf(1).StatsAsync(route, partitions: 7)).Remaining);
+    }
+
+    [Fact]
     public async Task Calls_on_one_window_in_one_batch_see_each_other_in_order()
     {
         var window = TestWindows.Unique(RateLimitStrategy.MovingWindow, "3/minute");

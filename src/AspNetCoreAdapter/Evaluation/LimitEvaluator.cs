@@ -8,9 +8,10 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>
 /// Decides a request as Flask-Limiter does: the limits the middleware phase would evaluate (application limits, and group
 /// and default limits of endpoints without limits of their own), then the endpoint's own limits as its decorator phase would.
-/// Each phase tests the meta limits first, then counts its limits shortest granularity first.
+/// Each phase tests the meta limits first, then counts its limits shortest granularity first. Both phases go to the store
+/// as one batch of checks, so a request whose windows share an owner costs one call.
 /// </summary>
-internal sealed class LimitEvaluator(
+internal sealed partial class LimitEvaluator(
     ResilientRateLimitStore storage,
     IOptions<RateLimitOptions> options,
     TimeProvider time,
@@ -70,28 +71,30 @@ internal sealed class LimitEvaluator(
             Resolve(context, state, _limits.Fallback, middlewarePhase);
         }
 
-        var breach = await EvaluatePhaseAsync(context, state, middlewarePhase, _limits.Meta).ConfigureAwait(false);
-        if (breach is not null || !decorated || state.NeedsFallbackLimits)
+        var checks = new RequestChecks(middlewarePhase.Count + routeLimits.Count + _limits.Meta.Count + _limits.Default.Count);
+        var blocked = !AddPhase(context, state, middlewarePhase, _limits.Meta, checks, anotherFollows: decorated);
+        if (decorated && !blocked)
         {
-            return breach;
+            // Decided in the same call as the middleware phase, after it: its last check stops this phase when any of its
+            // checks refused, as the original never reaches its decorators after a breach.
+            var decoratorPhase = routeLimits;
+            var allAdditive = plan.RouteLimitsAllAdditive;
+            if (allAdditive)
+            {
+                Resolve(context, state, plan.GroupLimits, decoratorPhase);
+                allAdditive = plan.GroupLimitsAllAdditive;
+            }
+
+            if (!plan.IsExempt(ExemptionScope.Default) && (allAdditive || NoneAppliesTo(routeLimits, method)))
+            {
+                Resolve(context, state, _limits.Default, decoratorPhase);
+            }
+
+            // The limiter's meta limits are tested in the middleware phase; only the route limits' own are new here.
+            AddPhase(context, state, decoratorPhase, metaLimits: [], checks, anotherFollows: false);
         }
 
-        var noneForThisMethod = NoneAppliesTo(routeLimits, method);
-        var decoratorPhase = routeLimits;
-        var allAdditive = plan.RouteLimitsAllAdditive;
-        if (allAdditive)
-        {
-            Resolve(context, state, plan.GroupLimits, decoratorPhase);
-            allAdditive = plan.GroupLimitsAllAdditive;
-        }
-
-        if (!plan.IsExempt(ExemptionScope.Default) && (allAdditive || noneForThisMethod))
-        {
-            Resolve(context, state, _limits.Default, decoratorPhase);
-        }
-
-        // The limiter's meta limits were tested a moment ago in the middleware phase; only the route limits' own are new here.
-        return await EvaluatePhaseAsync(context, state, decoratorPhase, metaLimits: []).ConfigureAwait(false);
+        return await DecideAsync(context, state, checks).ConfigureAwait(false);
     }
 
     /// <summary>Evaluates limits checked from a handler, as Flask-Limiter's context manager does.</summary>
@@ -103,51 +106,43 @@ internal sealed class LimitEvaluator(
             limits.Add(new ResolvedLimit(definition, item));
         }
 
-        return EvaluatePhaseAsync(context, state, limits, _limits.Meta);
+        var checks = new RequestChecks(limits.Count + _limits.Meta.Count);
+        AddPhase(context, state, limits, _limits.Meta, checks, anotherFollows: false);
+        return DecideAsync(context, state, checks);
     }
 
-    private async ValueTask<Breach?> EvaluatePhaseAsync(
-        HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits, IReadOnlyList<LimitDefinition> metaLimits)
+    /// <summary>Sends the checks to the store in one go and reads the outcome phase by phase.</summary>
+    private async ValueTask<Breach?> DecideAsync(HttpContext context, RateLimitRequestState state, RequestChecks checks)
     {
-        var checks = new PhaseChecks(limits.Count + metaLimits.Count);
-        if (!state.Plan.IsExempt(ExemptionScope.Meta))
-        {
-            // A client this node already knows to be blocked is answered without a call, unless a meta limit before it is
-            // not known yet: that one is asked first, as the original tests them in order.
-            var knownBlock = AddMetaChecks(context, state, metaLimits, checks);
-            for (var i = 0; knownBlock is null && i < limits.Count; i++)
-            {
-                var definition = limits[i].Definition;
-                if (definition.MetaLimits.Count > 0 && !IsReplaced(state, definition))
-                {
-                    knownBlock = AddMetaChecks(context, state, definition.MetaDefinitions, checks);
-                }
-            }
-
-            if (knownBlock is { } block && checks.Count == 0)
-            {
-                return MetaBreach(context, state, block.Meta, block.Window, block.Stats);
-            }
-
-            if (knownBlock is not null)
-            {
-                return await DecideMetaChecksAsync(context, state, checks).ConfigureAwait(false)
-                    ?? MetaBreach(context, state, knownBlock.Value.Meta, knownBlock.Value.Window, knownBlock.Value.Stats);
-            }
-        }
-
-        var metaChecks = checks.Count;
-        AddLimitChecks(context, state, limits, checks);
         var outcomes = new StoreOutcome[checks.Count];
         var decided = checks.Count == 0 ? 0 : await storage.DecideAsync(checks.Checks, outcomes).ConfigureAwait(false);
-        if (MetaBreachIn(context, state, checks, outcomes, Math.Min(decided, metaChecks)) is { } metaBreach)
+        var start = 0;
+        for (var phase = 0; phase < checks.Phases; phase++)
         {
-            return metaBreach;
+            var end = checks.PhaseEnd(phase);
+            if (start > decided)
+            {
+                break;
+            }
+
+            var breach = PhaseBreach(context, state, checks, outcomes, start, Math.Min(end, decided), phase);
+            if (breach is not null || state.NeedsFallbackLimits)
+            {
+                return breach;
+            }
+
+            start = end;
         }
 
-        var evaluated = new List<RequestLimit>(checks.Count - metaChecks);
+        return null;
+    }
+
+    /// <summary>The breach of one phase, if any: a meta limit that refused or is known to block, or broken limits.</summary>
+    private Breach? PhaseBreach(HttpContext context, RateLimitRequestState state, RequestChecks checks, StoreOutcome[] outcomes, int start, int end, int phase)
+    {
+        var evaluated = new List<RequestLimit>(end - start);
         List<(ResolvedLimit Resolved, RequestLimit Limit)>? failed = null;
-        for (var i = metaChecks; i < decided; i++)
+        for (var i = start; i < end; i++)
         {
             var outcome = outcomes[i];
             if (outcome.Kind == StoreOutcomeKind.Skipped)
@@ -155,7 +150,7 @@ internal sealed class LimitEvaluator(
                 continue;
             }
 
-            if (outcome.Kind == StoreOutcomeKind.FallBack)
+            if (outcome.Kind == StoreOutcomeKind.FallBack && !checks.IsMeta(i))
             {
                 state.NeedsFallbackLimits = true;
                 return null;
@@ -164,6 +159,17 @@ internal sealed class LimitEvaluator(
             ThrowIfUnavailable(outcome);
             var resolved = checks.Limit(i);
             var check = checks[i];
+            if (checks.IsMeta(i))
+            {
+                if (!outcome.Decision.Allowed)
+                {
+                    blocked.Block(new WindowRef(check.Window), outcome.Decision.Stats.ResetAt, time.GetUtcNow());
+                    return MetaBreach(context, state, resolved, check.Window, outcome.Decision.Stats);
+                }
+
+                continue;
+            }
+
             var limit = new RequestLimit(resolved.Definition, check.Window, !outcome.Decision.Allowed, outcome.Decision.Stats);
             evaluated.Add(limit);
             if (resolved.Definition.DeductWhen is { } predicate)
@@ -178,24 +184,15 @@ internal sealed class LimitEvaluator(
             }
         }
 
+        if (checks.Blocked is ({ } block, var blockedPhase) && blockedPhase == phase)
+        {
+            return MetaBreach(context, state, block.Meta, block.Window, block.Stats);
+        }
+
         // Every phase describes its own limits, even none, as each of the original's phases overwrites the current limits.
         state.CurrentLimits = evaluated;
         state.CurrentLimit = failed is not null ? failed[^1].Limit : FirstUnshared(evaluated);
-
         return failed is null ? null : Reject(context, state, failed);
-    }
-
-    private static bool NoneAppliesTo(List<ResolvedLimit> limits, string method)
-    {
-        foreach (var limit in limits)
-        {
-            if (limit.Definition.AppliesTo(method))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     /// <summary>Throws the storage error of an outcome that is neither a decision nor a skip.</summary>
@@ -220,259 +217,4 @@ internal sealed class LimitEvaluator(
 
         return evaluated.Count > 0 ? evaluated[0] : null;
     }
-
-    /// <summary>The limits of a phase that count for this request, shortest granularity first.</summary>
-    private void AddLimitChecks(HttpContext context, RateLimitRequestState state, List<ResolvedLimit> limits, PhaseChecks checks)
-    {
-        // Stable, by granularity only (Flask-Limiter compares GRANULARITY.seconds): "1 per 2 hours" and "5 per 1 hour" tie.
-        var sorted = limits.Count < 2 ? limits : SortedByGranularity(limits);
-        var method = context.Request.Method;
-        foreach (var resolved in sorted)
-        {
-            var definition = resolved.Definition;
-            if (!definition.AppliesTo(method) || definition.ExemptWhen?.Invoke(context) == true || IsReplaced(state, definition))
-            {
-                continue;
-            }
-
-            if (WindowFor(context, state, resolved) is { } window)
-            {
-                checks.AddLimit(resolved, window, definition.CostFor(context), _options.FailOnFirstBreach);
-            }
-        }
-    }
-
-    private static List<ResolvedLimit> SortedByGranularity(List<ResolvedLimit> limits)
-    {
-        var sorted = new List<ResolvedLimit>(limits);
-        for (var i = 1; i < sorted.Count; i++)
-        {
-            var current = sorted[i];
-            var j = i - 1;
-            while (j >= 0 && sorted[j].Item.Granularity.Seconds > current.Item.Granularity.Seconds)
-            {
-                sorted[j + 1] = sorted[j];
-                j--;
-            }
-
-            sorted[j + 1] = current;
-        }
-
-        return sorted;
-    }
-
-    private Breach Reject(HttpContext context, RateLimitRequestState state, List<(ResolvedLimit Resolved, RequestLimit Limit)> failed)
-    {
-        IResult? response = null;
-        foreach (var (resolved, limit) in failed)
-        {
-            response = RunCallback(_options.OnBreach, context, limit, response, meta: false);
-            if (resolved.Definition.OnBreach != _options.OnBreach)
-            {
-                response = RunCallback(resolved.Definition.OnBreach, context, limit, response, meta: false);
-            }
-        }
-
-        // One breach per rejected request, whatever the number of broken limits.
-        RecordBreaches(context, state, _limits.Meta);
-        foreach (var (resolved, _) in failed)
-        {
-            RecordBreaches(context, state, resolved.Definition.MetaDefinitions);
-        }
-
-        var reported = failed[0];
-        foreach (var candidate in failed)
-        {
-            if (candidate.Resolved.Item.Granularity.Seconds < reported.Resolved.Item.Granularity.Seconds)
-            {
-                reported = candidate;
-            }
-        }
-
-        return new Breach(reported.Limit, reported.Resolved.Definition.Describe(context, reported.Resolved.Item), response);
-    }
-
-    /// <summary>
-    /// Adds a check for each meta limit that counts for this request, until one this node already knows to be blocked,
-    /// which is returned instead.
-    /// </summary>
-    private KnownBlock? AddMetaChecks(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits, PhaseChecks checks)
-    {
-        if (metaLimits.Count == 0)
-        {
-            return null;
-        }
-
-        var resolved = new List<ResolvedLimit>(metaLimits.Count);
-        Resolve(context, state, metaLimits, resolved);
-        var now = time.GetUtcNow();
-        foreach (var meta in resolved)
-        {
-            if (meta.Definition.ExemptWhen?.Invoke(context) == true || WindowFor(context, state, meta) is not { } window)
-            {
-                continue;
-            }
-
-            if (blocked.IsBlocked(new WindowRef(window), now, out var until))
-            {
-                return new KnownBlock(meta, window, new WindowStats(0, until));
-            }
-
-            checks.AddMeta(meta, window, meta.Definition.CostFor(context));
-        }
-
-        return null;
-    }
-
-    private async ValueTask<Breach?> DecideMetaChecksAsync(HttpContext context, RateLimitRequestState state, PhaseChecks checks)
-    {
-        var outcomes = new StoreOutcome[checks.Count];
-        var decided = await storage.DecideAsync(checks.Checks, outcomes).ConfigureAwait(false);
-        return MetaBreachIn(context, state, checks, outcomes, decided);
-    }
-
-    /// <summary>The breach of the first meta check that refused; <see langword="null"/> when none of the first <paramref name="count"/> did.</summary>
-    private Breach? MetaBreachIn(HttpContext context, RateLimitRequestState state, PhaseChecks checks, StoreOutcome[] outcomes, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            var outcome = outcomes[i];
-            ThrowIfUnavailable(outcome);
-            if (outcome.Kind != StoreOutcomeKind.Decided || outcome.Decision.Allowed)
-            {
-                continue;
-            }
-
-            var window = checks[i].Window;
-            var stats = outcome.Decision.Stats;
-            blocked.Block(new WindowRef(window), stats.ResetAt, time.GetUtcNow());
-            return MetaBreach(context, state, checks.Limit(i), window, stats);
-        }
-
-        return null;
-    }
-
-    private Breach MetaBreach(HttpContext context, RateLimitRequestState state, ResolvedLimit meta, RateLimitWindowKey window, WindowStats stats)
-    {
-        var limit = new RequestLimit(meta.Definition, window, breached: true, stats);
-        state.CurrentLimit = limit;
-        state.CurrentLimits = [limit];
-        RateLimitLog.MetaLimitExceeded(logger, meta.Item.ToString(), RateLimitLog.Bounded(window.Key), state.Endpoint);
-        var response = RunCallback(meta.Definition.OnBreach ?? _options.OnMetaBreach, context, limit, null, meta: true);
-        return new Breach(limit, meta.Definition.Describe(context, meta.Item), response);
-    }
-
-    private void RecordBreaches(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> metaLimits)
-    {
-        if (metaLimits.Count == 0)
-        {
-            return;
-        }
-
-        var resolved = new List<ResolvedLimit>();
-        Resolve(context, state, metaLimits, resolved);
-        foreach (var meta in resolved)
-        {
-            if (meta.Definition.ExemptWhen?.Invoke(context) != true && WindowFor(context, state, meta) is { } window)
-            {
-                storage.RecordBreach(window);
-            }
-        }
-    }
-
-    private IResult? RunCallback(Func<BreachContext, IResult?>? callback, HttpContext context, RequestLimit limit, IResult? current, bool meta)
-    {
-        if (callback is null)
-        {
-            return current;
-        }
-
-        try
-        {
-            return callback(new BreachContext(context, limit)) ?? current;
-        }
-        catch (Exception e) when (_options.SwallowErrors)
-        {
-            if (meta)
-            {
-                RateLimitLog.OnMetaBreachFailed(logger, e.Message, e);
-            }
-            else
-            {
-                RateLimitLog.OnBreachFailed(logger, e.Message, e);
-            }
-
-            return current;
-        }
-    }
-
-    /// <summary>Whether the fallback limits stand in for <paramref name="definition"/> in this request.</summary>
-    private bool IsReplaced(RateLimitRequestState state, LimitDefinition definition) =>
-        state.UsesFallbackLimits && storage.IsReplacedByFallbackLimits(definition);
-
-    /// <summary>The window a limit counts in for this request; <see langword="null"/> (logged) when its key or scope is empty.</summary>
-    private RateLimitWindowKey? WindowFor(HttpContext context, RateLimitRequestState state, ResolvedLimit resolved)
-    {
-        var definition = resolved.Definition;
-        var scope = ScopeFor(definition, state.Endpoint, context.Request.Method);
-        var key = (definition.KeySelector ?? _options.KeySelector)(context);
-        if (string.IsNullOrEmpty(scope) || string.IsNullOrEmpty(key))
-        {
-            RateLimitLog.EmptyKeyOrScope(logger, resolved.Item.ToString());
-            return null;
-        }
-
-        var prefix = definition.Kind == LimitKind.Meta ? "" : _options.KeyPrefix;
-        return new RateLimitWindowKey(_options.Strategy, resolved.Item, scope, key, prefix);
-    }
-
-    private static string ScopeFor(LimitDefinition definition, string endpoint, string method)
-    {
-        var limitScope = definition.ScopeSelector is { } selector ? selector(endpoint) : definition.Scope;
-        var scope = string.IsNullOrEmpty(limitScope) ? endpoint
-            : definition.Shared ? limitScope
-            : string.Concat(endpoint, ":", limitScope);
-        return definition.PerMethod ? string.Concat(scope, ":", method.ToUpperInvariant()) : scope;
-    }
-
-    /// <summary>Adds the items of <paramref name="definitions"/>; <see langword="false"/> if a dynamic limit did not parse (logged).</summary>
-    private bool Resolve(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
-    {
-        var allLoaded = true;
-        foreach (var definition in definitions)
-        {
-            if (definition.Value.Provider is not { } provider)
-            {
-                foreach (var item in definition.Value.Items)
-                {
-                    into.Add(new ResolvedLimit(definition, item));
-                }
-
-                continue;
-            }
-
-            var text = provider(context);
-            if (string.IsNullOrEmpty(text))
-            {
-                continue;
-            }
-
-            if (!texts.TryParse(text, out var items, out var error))
-            {
-                RateLimitLog.InvalidDynamicLimit(logger, state.Endpoint, error!);
-                allLoaded = false;
-                continue;
-            }
-
-            foreach (var item in items)
-            {
-                into.Add(new ResolvedLimit(definition, item));
-            }
-        }
-
-        return allLoaded;
-    }
-
-    /// <summary>A meta limit this node already knows to be blocking the client, and until when.</summary>
-    private readonly record struct KnownBlock(ResolvedLimit Meta, RateLimitWindowKey Window, WindowStats Stats);
 }

@@ -8,6 +8,11 @@ namespace Orleans.RateLimit.AspNetCore;
 /// timeout; Orleans then fails those of them still waiting (the callee is told too). A call therefore ends between 1 and
 /// 1.25 timeouts after it started, and a request pays for a token lookup, not for a timer, a task or a continuation.
 /// </summary>
+/// <remarks>
+/// Time this process stood still (a garbage collection, a starved thread pool: the timer ticks late by more than a tick) is
+/// not counted against a call: its answer may be waiting to be read, and failing it would blame the cluster for a pause of
+/// this process.
+/// </remarks>
 internal sealed class CallDeadlines : IDisposable
 {
     private readonly ConcurrentQueue<Slot> _slots = new();
@@ -18,6 +23,8 @@ internal sealed class CallDeadlines : IDisposable
     private readonly ITimer _timer;
     private Slot _current;
     private int _ticking;
+    private long _lastTick;
+    private long _stalled;
 
     public CallDeadlines(TimeSpan timeout, TimeProvider time)
     {
@@ -27,7 +34,8 @@ internal sealed class CallDeadlines : IDisposable
         var slot = timeout / 4 < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : timeout / 4;
         _slotLength = ToTimestamp(slot);
         _timeout = ToTimestamp(timeout);
-        _current = Open(_time.GetTimestamp());
+        _lastTick = _time.GetTimestamp();
+        _current = Open(_lastTick);
         _timer = WeakSweepTimer.Start(time, this, slot, static deadlines => deadlines.Tick());
     }
 
@@ -61,7 +69,7 @@ internal sealed class CallDeadlines : IDisposable
 
     private Slot Open(long now)
     {
-        var slot = new Slot(now, new CancellationTokenSource());
+        var slot = new Slot(now, Volatile.Read(ref _stalled), new CancellationTokenSource());
         _slots.Enqueue(slot);
         return slot;
     }
@@ -76,7 +84,14 @@ internal sealed class CallDeadlines : IDisposable
         try
         {
             var now = _time.GetTimestamp();
-            while (_slots.TryPeek(out var oldest) && now - oldest.OpenedAt >= _slotLength + _timeout)
+            var late = now - _lastTick - _slotLength;
+            _lastTick = now;
+            if (late > _slotLength)
+            {
+                Volatile.Write(ref _stalled, _stalled + late);
+            }
+
+            while (_slots.TryPeek(out var oldest) && now - oldest.OpenedAt - (_stalled - oldest.StalledBefore) >= _slotLength + _timeout)
             {
                 // No call gets this slot's token any more: tokens are handed out for a slot's first quarter timeout only.
                 _slots.TryDequeue(out _);
@@ -94,5 +109,8 @@ internal sealed class CallDeadlines : IDisposable
 
     private long ToTimestamp(TimeSpan span) => (long)(span.Ticks * ((double)_time.TimestampFrequency / TimeSpan.TicksPerSecond));
 
-    private sealed record Slot(long OpenedAt, CancellationTokenSource Source);
+    /// <param name="OpenedAt">When the slot's first call started.</param>
+    /// <param name="StalledBefore">How long the process had stood still before, so its calls are not charged with it.</param>
+    /// <param name="Source">Cancels the slot's calls.</param>
+    private sealed record Slot(long OpenedAt, long StalledBefore, CancellationTokenSource Source);
 }

@@ -96,20 +96,18 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
             return await _primary.DecideAsync(checks, outcomes).ConfigureAwait(false);
         }
 
+        var walk = new Walk();
         var start = 0;
         while (start < checks.Length)
         {
-            int decided;
             if (checks.Span[start].Definition.Kind == LimitKind.Fallback)
             {
                 outcomes.Span[start] = StoreOutcome.Decided(_memory.Decide(checks.Span[start]));
-                decided = 1;
             }
             else if (_circuit.IsOpen)
             {
                 _circuit.ProbeIfDue();
                 outcomes.Span[start] = WithoutCluster(checks.Span[start], failure: null);
-                decided = 1;
             }
             else
             {
@@ -119,23 +117,36 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                     end++;
                 }
 
-                decided = await _primary.DecideAsync(checks[start..end], outcomes[start..end]).ConfigureAwait(false);
-                var kept = ReplaceFailures(checks.Span.Slice(start, decided), outcomes.Span.Slice(start, decided));
-                if (kept < end - start)
+                var decided = await _primary.DecideAsync(checks[start..end], outcomes[start..end]).ConfigureAwait(false);
+                for (var i = start; i < start + decided; i++)
                 {
-                    return start + kept;
+                    ReplaceFailure(checks.Span[i], ref outcomes.Span[i], ref walk);
+                    if (Settle(checks.Span[i], outcomes.Span[i], ref walk))
+                    {
+                        return i + 1;
+                    }
                 }
+
+                if (!walk.Failed)
+                {
+                    _circuit.Succeeded();
+                }
+
+                if (decided < end - start)
+                {
+                    return start + decided;
+                }
+
+                start = end;
+                continue;
             }
 
-            for (var i = start; i < start + decided; i++)
+            if (Settle(checks.Span[start], outcomes.Span[start], ref walk))
             {
-                if (Ends(checks.Span[i], outcomes.Span[i]))
-                {
-                    return i + 1;
-                }
+                return start + 1;
             }
 
-            start += decided;
+            start++;
         }
 
         return checks.Length;
@@ -162,53 +173,45 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         }
     }
 
-    /// <summary>Whether no check after this outcome is to be decided.</summary>
-    private static bool Ends(in WindowCheck check, in StoreOutcome outcome) => outcome.Kind switch
+    /// <summary>
+    /// Decides a check the cluster could not by its failure mode, counting one failure per failed call however many checks
+    /// it carried.
+    /// </summary>
+    private void ReplaceFailure(in WindowCheck check, ref StoreOutcome outcome, ref Walk walk)
     {
-        StoreOutcomeKind.Decided => !outcome.Decision.Allowed && check.StopIfRefused,
-        StoreOutcomeKind.Skipped => false,
-        _ => true,
-    };
+        if (outcome.Kind != StoreOutcomeKind.FallBack)
+        {
+            return;
+        }
+
+        var failure = outcome.Failure;
+        if (!walk.Failed || !ReferenceEquals(failure, walk.CountedFailure))
+        {
+            walk.Failed = true;
+            walk.CountedFailure = failure;
+            _metrics.CallFailed(failure is TimeoutException);
+            _circuit!.Failed(failure ?? new TimeoutException());
+        }
+
+        outcome = WithoutCluster(check, failure);
+    }
 
     /// <summary>
-    /// Decides the checks the cluster could not by their failure modes, one after another, stopping where an outcome ends
-    /// the request (a refusal that stops, a fallback, a failure), so nothing after it is counted in memory.
+    /// Whether no check after this one is to be decided: a refusal that stops, a phase end after a refusal, a fallback, a
+    /// failure.
     /// </summary>
-    /// <returns>How many outcomes stand.</returns>
-    private int ReplaceFailures(ReadOnlySpan<WindowCheck> checks, Span<StoreOutcome> outcomes)
+    private static bool Settle(in WindowCheck check, in StoreOutcome outcome, ref Walk walk)
     {
-        Exception? counted = null;
-        var failed = false;
-        for (var i = 0; i < outcomes.Length; i++)
+        switch (outcome.Kind)
         {
-            if (outcomes[i].Kind != StoreOutcomeKind.FallBack)
-            {
-                continue;
-            }
-
-            // One failed call answers for every check it carried; it counts once against the circuit.
-            var failure = outcomes[i].Failure;
-            if (!failed || !ReferenceEquals(failure, counted))
-            {
-                failed = true;
-                counted = failure;
-                _metrics.CallFailed(failure is TimeoutException);
-                _circuit!.Failed(failure ?? new TimeoutException());
-            }
-
-            outcomes[i] = WithoutCluster(checks[i], failure);
-            if (Ends(checks[i], outcomes[i]))
-            {
-                return i + 1;
-            }
+            case StoreOutcomeKind.Decided:
+                walk.AnyRefused |= !outcome.Decision.Allowed;
+                return check.Stops(outcome.Decision, walk.AnyRefused);
+            case StoreOutcomeKind.Skipped:
+                return walk.AnyRefused && check.StopIfAnyRefused;
+            default:
+                return true;
         }
-
-        if (!failed)
-        {
-            _circuit!.Succeeded();
-        }
-
-        return outcomes.Length;
     }
 
     private StoreOutcome WithoutCluster(in WindowCheck check, Exception? failure)
@@ -241,4 +244,12 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         TimeoutException => $"Rate limit storage did not answer within {_timeout.TotalMilliseconds:0.###} ms (RateLimit:GrainCallTimeout).",
         _ => $"Rate limit storage failed: {failure.Message}",
     };
+
+    /// <summary>What a walk over one request's outcomes has seen so far.</summary>
+    private struct Walk
+    {
+        public bool AnyRefused;
+        public bool Failed;
+        public Exception? CountedFailure;
+    }
 }

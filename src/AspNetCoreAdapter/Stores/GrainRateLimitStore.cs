@@ -33,9 +33,10 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
     public async ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes)
     {
         var start = 0;
+        var anyRefused = false;
         while (start < checks.Length)
         {
-            var (owner, calls) = NextRun(checks.Span, start);
+            var (owner, calls) = NextRun(checks.Span, start, anyRefused);
             WindowDecision[] decisions;
             try
             {
@@ -58,10 +59,11 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
             for (var i = 0; i < decisions.Length; i++)
             {
                 decided[i] = StoreOutcome.Decided(decisions[i]);
+                anyRefused |= !decisions[i].Allowed;
             }
 
-            // A refusal that stops ends the request's checks here, also when it was the last of its run.
-            if (decisions.Length < calls.Length || (decisions[^1] is { Allowed: false } && calls[^1].StopIfRefused))
+            // A check that stops ends the request's checks here, also when it was the last of its run.
+            if (decisions.Length < calls.Length || checks.Span[start + decisions.Length - 1].Stops(decisions[^1], anyRefused))
             {
                 return start + decisions.Length;
             }
@@ -108,11 +110,17 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
 
     private int OwnerOf(RateLimitWindowKey window) => WindowPartition.IndexOf(window.Key, _owners.Length);
 
-    private (int Owner, WindowCall[] Calls) NextRun(ReadOnlySpan<WindowCheck> checks, int start)
+    /// <summary>
+    /// The consecutive checks from <paramref name="start"/> with the same owner. When an earlier run refused, the owner can't
+    /// know it, so the run ends at the first phase end, where the request stops.
+    /// </summary>
+    private (int Owner, WindowCall[] Calls) NextRun(ReadOnlySpan<WindowCheck> checks, int start, bool refusedBefore)
     {
         var owner = OwnerOf(checks[start].Window);
         var end = start + 1;
-        while (end < checks.Length && (ReferenceEquals(checks[end].Window.Key, checks[start].Window.Key) || OwnerOf(checks[end].Window) == owner))
+        while (end < checks.Length
+            && !(refusedBefore && checks[end - 1].StopIfAnyRefused)
+            && (ReferenceEquals(checks[end].Window.Key, checks[start].Window.Key) || OwnerOf(checks[end].Window) == owner))
         {
             end++;
         }
@@ -121,7 +129,7 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
         for (var i = 0; i < calls.Length; i++)
         {
             var check = checks[start + i];
-            calls[i] = new WindowCall(new WindowRef(check.Window), check.Operation, check.Cost, check.StopIfRefused);
+            calls[i] = new WindowCall(new WindowRef(check.Window), check.Operation, check.Cost, check.StopIfRefused, check.StopIfAnyRefused);
         }
 
         return (owner, calls);

@@ -47,11 +47,13 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
 
     private int Decide(ReadOnlySpan<WindowCheck> checks, Span<StoreOutcome> outcomes)
     {
+        var anyRefused = false;
         for (var i = 0; i < checks.Length; i++)
         {
             var decision = Decide(checks[i]);
             outcomes[i] = StoreOutcome.Decided(decision);
-            if (!decision.Allowed && checks[i].StopIfRefused)
+            anyRefused |= !decision.Allowed;
+            if (checks[i].Stops(decision, anyRefused))
             {
                 return i + 1;
             }

@@ -8,5 +8,11 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <param name="Operation">Hit, test or read the window.</param>
 /// <param name="Cost">What the request costs.</param>
 /// <param name="StopIfRefused">When the window refuses, decide none of the checks after this one.</param>
+/// <param name="StopIfAnyRefused">After this check, decide none of the rest if any check so far refused (a phase's end).</param>
 internal readonly record struct WindowCheck(
-    LimitDefinition Definition, RateLimitWindowKey Window, WindowOperation Operation, int Cost, bool StopIfRefused);
+    LimitDefinition Definition, RateLimitWindowKey Window, WindowOperation Operation, int Cost, bool StopIfRefused, bool StopIfAnyRefused = false)
+{
+    /// <summary>Whether no check after this one is decided, given its decision and whether any check so far refused.</summary>
+    public bool Stops(in WindowDecision decision, bool anyRefused) =>
+        (!decision.Allowed && StopIfRefused) || (anyRefused && StopIfAnyRefused);
+}

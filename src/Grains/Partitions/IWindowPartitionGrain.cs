@@ -13,7 +13,8 @@ public interface IWindowPartitionGrain : IGrainWithIntegerKey
 {
     /// <summary>
     /// Decides <paramref name="calls"/> in order, in one turn of the grain. After a refused call marked
-    /// <see cref="WindowCall.StopIfRefused"/> the rest are not decided, so the result may be shorter than the calls.
+    /// <see cref="WindowCall.StopIfRefused"/>, or a call marked <see cref="WindowCall.StopIfAnyRefused"/> once any call has
+    /// refused, the rest are not decided, so the result may be shorter than the calls.
     /// </summary>
     /// <param name="calls">The decisions to make.</param>
     /// <param name="cancellationToken">

@@ -18,9 +18,14 @@ public enum WindowOperation
 /// <param name="Operation">What to do.</param>
 /// <param name="Cost">What the request costs.</param>
 /// <param name="StopIfRefused">When the window refuses, decide none of the calls after this one in the same batch.</param>
+/// <param name="StopIfAnyRefused">
+/// After this call, decide none of the rest if any call so far refused: the end of a phase, after which the original
+/// evaluates nothing more once a limit has broken, whether or not it stops at the first breach.
+/// </param>
 [GenerateSerializer, Immutable, Alias("orl.WindowCall")]
 public readonly record struct WindowCall(
     [property: Id(0)] WindowRef Window,
     [property: Id(1)] WindowOperation Operation,
     [property: Id(2)] int Cost,
-    [property: Id(3)] bool StopIfRefused);
+    [property: Id(3)] bool StopIfRefused,
+    [property: Id(4)] bool StopIfAnyRefused = false);

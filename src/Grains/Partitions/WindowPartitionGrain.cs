@@ -89,6 +89,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
         ArgumentNullException.ThrowIfNull(calls);
         var now = _clock.GetUtcNow();
         var decisions = new WindowDecision[calls.Length];
+        var anyRefused = false;
         for (var i = 0; i < calls.Length; i++)
         {
             var call = calls[i];
@@ -100,7 +101,8 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
                 _ => throw new ArgumentOutOfRangeException(nameof(calls), call.Operation, "Unknown window operation."),
             };
             decisions[i] = decision;
-            if (!decision.Allowed && call.StopIfRefused)
+            anyRefused |= !decision.Allowed;
+            if ((!decision.Allowed && call.StopIfRefused) || (anyRefused && call.StopIfAnyRefused))
             {
                 Array.Resize(ref decisions, i + 1);
                 break;

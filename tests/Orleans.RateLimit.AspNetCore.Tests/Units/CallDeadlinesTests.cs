@@ -15,9 +15,9 @@ public sealed class CallDeadlinesTests
         using var deadlines = new CallDeadlines(Timeout, clock);
 
         var token = deadlines.Token();
-        clock.Advance(TimeSpan.FromMilliseconds(40));
+        Run(clock, 40);
         Assert.False(token.IsCancellationRequested);
-        clock.Advance(TimeSpan.FromMilliseconds(10));
+        Run(clock, 10);
 
         Assert.True(token.IsCancellationRequested);
     }
@@ -28,12 +28,12 @@ public sealed class CallDeadlinesTests
         var clock = new FakeTimeProvider(Start);
         using var deadlines = new CallDeadlines(Timeout, clock);
 
-        clock.Advance(TimeSpan.FromMilliseconds(9));
+        Run(clock, 9);
         var token = deadlines.Token();
-        clock.Advance(TimeSpan.FromMilliseconds(40));
+        Run(clock, 40);
 
         Assert.False(token.IsCancellationRequested);
-        clock.Advance(TimeSpan.FromMilliseconds(10));
+        Run(clock, 10);
         Assert.True(token.IsCancellationRequested);
     }
 
@@ -44,16 +44,35 @@ public sealed class CallDeadlinesTests
         using var deadlines = new CallDeadlines(Timeout, clock);
 
         var first = deadlines.Token();
-        clock.Advance(TimeSpan.FromMilliseconds(5));
+        Run(clock, 5);
         var sameSlot = deadlines.Token();
-        clock.Advance(TimeSpan.FromMilliseconds(5));
+        Run(clock, 5);
         var nextSlot = deadlines.Token();
-        clock.Advance(TimeSpan.FromMilliseconds(40));
+        Run(clock, 40);
 
         Assert.Equal(first, sameSlot);
         Assert.NotEqual(first, nextSlot);
         Assert.True(first.IsCancellationRequested);
         Assert.False(nextSlot.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Time_the_process_stood_still_is_not_counted_against_a_call()
+    {
+        var clock = new FakeTimeProvider(Start);
+        using var deadlines = new CallDeadlines(Timeout, clock);
+
+        var token = deadlines.Token();
+        Run(clock, 20);
+
+        // The timer ticks 300 ms late, as after a long garbage collection: the call has had 20 ms of running time.
+        clock.Advance(TimeSpan.FromMilliseconds(300)); // one jump: the timer could not tick meanwhile
+        Assert.False(token.IsCancellationRequested);
+
+        Run(clock, 10);
+        Run(clock, 10);
+        Run(clock, 10);
+        Assert.True(token.IsCancellationRequested);
     }
 
     [Fact]
@@ -73,5 +92,14 @@ public sealed class CallDeadlinesTests
         using var deadlines = new CallDeadlines(Timeout, new FakeTimeProvider(Start));
 
         Assert.Equal("The call did not complete within 40 ms.", deadlines.Expired().Message);
+    }
+
+    /// <summary>Time passing while the process runs: the timer ticks as it goes, never more than 5 ms late.</summary>
+    private static void Run(FakeTimeProvider clock, int milliseconds)
+    {
+        for (var step = 0; step < milliseconds; step += 5)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(Math.Min(5, milliseconds - step)));
+        }
     }
 }
