@@ -14,7 +14,7 @@ namespace Orleans.RateLimit.Benchmarks;
 /// <summary>Where the silo of <see cref="GrainCallBenchmarks"/> writes the state of windows longer than 10 s.</summary>
 public enum WindowStorage
 {
-    /// <summary>Orleans' memory grain storage (the default without a Redis connection string).</summary>
+    /// <summary>No storage: windows live in the partition grains' memory only (the default without a Redis connection string).</summary>
     Memory,
 
     /// <summary>A redis-server that the benchmark starts on a free loopback port.</summary>

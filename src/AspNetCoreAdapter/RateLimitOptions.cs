@@ -106,7 +106,7 @@ public sealed class RateLimitOptions
     public RateLimitFailureMode FailureMode { get; set; } = RateLimitFailureMode.FallbackToMemory;
 
     /// <summary>
-    /// How long a request waits for a window grain before its limit is decided by its failure mode. Default 50 ms. After
+    /// How long a request waits for its windows' owner before its limits are decided by their failure mode. Default 50 ms. After
     /// <see cref="CircuitBreakerThreshold"/> failed calls in a row the circuit opens. While the circuit is open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then
     /// from 1 second again, closes it once the cluster answers.
     /// </summary>

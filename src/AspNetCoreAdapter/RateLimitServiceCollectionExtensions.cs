@@ -17,7 +17,7 @@ public static class RateLimitServiceCollectionExtensions
     /// <summary>
     /// Adds the limiter: binds <see cref="RateLimitOptions"/> from the <c>RateLimit</c> configuration section, then applies
     /// <paramref name="configure"/>, and validates the result when the host starts. With the Orleans backend (the default)
-    /// the limiter calls window grains through the registered <c>IGrainFactory</c>: a co-hosted silo's
+    /// the limiter calls the partition grains that own the windows through the registered <c>IGrainFactory</c>: a co-hosted silo's
     /// (<c>builder.UseOrleans(s => s.AddRateLimitGrains())</c>) or an Orleans client's (<c>builder.UseOrleansClient(...)</c>).
     /// Add the middleware with <c>app.UseOrleansRateLimiting()</c>.
     /// </summary>

@@ -44,24 +44,20 @@ internal static class RedisPartitionScripts
         """;
 
     /// <summary>
-    /// Returns every live window as a flat list of id, value. Windows past their expiry that the prune left for later
-    /// calls are checked one by one, only when there are any.
+    /// Returns every live window as a flat list of id, value, expiry (Unix milliseconds, as stored). Windows past their
+    /// expiry that the prune left for later calls are left out.
     /// </summary>
     public static readonly string Load = Prune + $$"""
-        local backlog = redis.call('ZCOUNT', KEYS[2], '-inf', ARGV[1]) > 0
         local all = redis.call('HGETALL', KEYS[1])
         local windows = {}
         for i = 1, #all, 2 do
           local id = all[i]
           if id ~= '{{ETagCounterField}}' then
-            local live = true
-            if backlog then
-              local score = redis.call('ZSCORE', KEYS[2], id)
-              live = not (score and tonumber(score) <= now)
-            end
-            if live then
+            local score = redis.call('ZSCORE', KEYS[2], id)
+            if not (score and tonumber(score) <= now) then
               windows[#windows + 1] = id
               windows[#windows + 1] = all[i + 1]
+              windows[#windows + 1] = score or ''
             end
           end
         end

@@ -44,6 +44,7 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
 {
     private const int ArgumentsPerWrite = 5;
     private const int ValuesPerResult = 3;
+    private const int ValuesPerLoadedWindow = 3;
 
     private static readonly RedisValue Replace = "1";
 
@@ -80,9 +81,9 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
         try
         {
             reply = await EvaluateAsync(RedisPartitionScripts.Load, partition, [Now()], cancellationToken).ConfigureAwait(false);
-            if (reply.Length % 2 != 0)
+            if (reply.Length % ValuesPerLoadedWindow != 0)
             {
-                throw new InvalidOperationException($"The window load script answered {reply.Length} values; it answers pairs.");
+                throw new InvalidOperationException($"The window load script answered {reply.Length} values; it answers {ValuesPerLoadedWindow} per window.");
             }
         }
         catch (Exception exception)
@@ -93,14 +94,14 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
         }
 
         _outcomes.Succeeded();
-        var windows = new List<StoredWindow>(reply.Length / 2);
+        var windows = new List<StoredWindow>(reply.Length / ValuesPerLoadedWindow);
         var unreadable = new UnreadableWindows();
-        for (var i = 0; i < reply.Length; i += 2)
+        for (var i = 0; i < reply.Length; i += ValuesPerLoadedWindow)
         {
             var id = (string)reply[i]!;
             if (StoredWindowFormat.TryParse((string?)reply[i + 1] ?? string.Empty, out var etag, out var buckets))
             {
-                windows.Add(new StoredWindow(id, etag, buckets));
+                windows.Add(new StoredWindow(id, etag, buckets, ExpiryOf((string?)reply[i + 2])));
             }
             else
             {
@@ -160,6 +161,13 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
     }
 
     private RedisValue Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>A window's expiry from its score; a window without one is kept until it is claimed.</summary>
+    private static DateTimeOffset ExpiryOf(string? score) =>
+        double.TryParse(score, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds is > 0 and < 253_402_300_799_999
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds)
+            : DateTimeOffset.MaxValue;
 
     private RedisValue[] WriteArguments(IReadOnlyList<WindowWrite> writes)
     {

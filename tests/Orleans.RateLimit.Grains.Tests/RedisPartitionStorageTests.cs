@@ -38,6 +38,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         Assert.Equal([results[0].ETag, results[1].ETag], loaded.Select(window => window.ETag));
         Assert.Equal(buckets, loaded[0].Buckets);
         Assert.Empty(loaded[1].Buckets);
+        Assert.All(loaded, window => Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(expiresAt.ToUnixTimeMilliseconds()), window.ExpiresAt));
 
         var hash = $"{store.ServiceId}/ratelimit/{{4-1}}";
         Assert.Equal(

@@ -122,6 +122,22 @@ public sealed class RateLimitWindowKeyTests
     }
 
     [Fact]
+    public void A_long_client_key_is_held_as_its_beginning_and_its_hash_and_stays_distinct()
+    {
+        var common = new string('k', 64);
+        var first = new WindowRef(new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, "s", common + new string('a', 8_000)));
+        var second = new WindowRef(new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, "s", common + new string('b', 8_000)));
+        var forged = new WindowRef(new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, "s", first.Key));
+        var longest = new WindowRef(new RateLimitWindowKey(RateLimitStrategy.FixedWindow, TenPerMinute, "s", new string('c', WindowRef.MaxPartLength)));
+
+        Assert.Equal(129, first.Key.Length);
+        Assert.StartsWith(common + "#", first.Key, StringComparison.Ordinal);
+        Assert.NotEqual(first, second);
+        Assert.NotEqual(first, forged);
+        Assert.Equal(new string('c', WindowRef.MaxPartLength), longest.Key);
+    }
+
+    [Fact]
     public void Every_window_of_one_client_has_one_owner_whatever_its_limit_or_scope()
     {
         var keys = Enumerable.Range(0, 10_000).Select(i => "10.0.0." + i.ToString(CultureInfo.InvariantCulture)).ToList();

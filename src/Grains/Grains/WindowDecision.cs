@@ -1,6 +1,6 @@
 namespace Orleans.RateLimit.Grains;
 
-/// <summary>The answer of a window grain to a hit or a test: whether it is allowed, and the window afterwards.</summary>
+/// <summary>The answer of a window's owner to a hit or a test: whether it is allowed, and the window afterwards.</summary>
 [GenerateSerializer, Immutable, Alias("orl.WindowDecision")]
 public readonly record struct WindowDecision
 {

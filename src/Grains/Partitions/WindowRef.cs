@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
 namespace Orleans.RateLimit.Grains;
 
 /// <summary>
@@ -16,9 +19,12 @@ public readonly record struct WindowRef
         Multiples = key.Limit.Multiples;
         GranularitySeconds = (int)key.Limit.Granularity.Seconds;
         Prefix = key.Prefix;
-        Scope = key.Scope;
-        Key = key.Key;
+        Scope = Bounded(key.Scope);
+        Key = Bounded(key.Key);
     }
+
+    /// <summary>The longest key or scope a window holds as it is; a longer one is held as its beginning and its hash.</summary>
+    public const int MaxPartLength = 128;
 
     /// <summary>The strategy that counts the window.</summary>
     [Id(0)]
@@ -68,5 +74,21 @@ public readonly record struct WindowRef
         }
 
         throw new FormatException($"A window of {Amount} per {Multiples} × {GranularitySeconds} s is not a limit.");
+    }
+
+    /// <summary>
+    /// Keys come from clients: one longer than <see cref="MaxPartLength"/> is held as its first 64 characters, <c>#</c> and
+    /// the SHA-256 of the whole (129 characters), so a window costs bounded memory whatever a client sends. The bounded form
+    /// is longer than any key held as it is, so it can't be forged by sending it.
+    /// </summary>
+    private static string Bounded(string part)
+    {
+        if (part.Length <= MaxPartLength)
+        {
+            return part;
+        }
+
+        var hash = SHA256.HashData(MemoryMarshal.AsBytes(part.AsSpan()));
+        return string.Concat(part.AsSpan(0, 64), "#", Convert.ToHexStringLower(hash));
     }
 }

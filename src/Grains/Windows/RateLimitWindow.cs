@@ -1,7 +1,7 @@
 namespace Orleans.RateLimit;
 
 /// <summary>
-/// The state and arithmetic of one rate-limit window: the single implementation that window grains and the in-memory store share.
+/// The state and arithmetic of one rate-limit window: the single implementation that the partition grains and the in-memory store share.
 /// </summary>
 /// <remarks>
 /// Pure and deterministic: time is passed in, nothing is read from a clock, and nothing is thread-safe, because the owner
