@@ -147,6 +147,30 @@ public sealed class RedisPersistenceTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task A_flush_carries_at_most_2000_windows_and_the_rest_go_at_the_next_tick()
+    {
+        var serviceId = NewServiceId("cap");
+        var counters = new List<CountingPartitionStorage>();
+        var client = Guid.NewGuid().ToString("N");
+        var windows = Enumerable.Range(0, 2_500).Select(i => TestWindows.Of(client, "100/minute", scope: $"s{i}")).ToList();
+        await using var cluster = await TestClusters.StartAsync(
+            1, _clock, UseRedis(), serviceId, services: s => CountingPartitionStorage.AddTo(s, counters));
+        using var metrics = new MetricRecorder(cluster);
+        await cluster.Client.GetWindowOwner(windows[0]).Decide(
+            [.. windows.Select(w => new WindowCall(new WindowRef(w), WindowOperation.Hit, 1, StopIfRefused: false))]);
+
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        await TestClusters.WaitUntilAsync(
+            () => Task.FromResult(metrics["orleans_ratelimit.window.writes"] == 2_000), Bound, "the first flush to write 2,000 windows");
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await TestClusters.WaitUntilAsync(
+            () => Task.FromResult(metrics["orleans_ratelimit.window.writes"] == 2_500), Bound, "the next flush to write the rest");
+
+        Assert.Equal([2_000, 500], Assert.Single(counters).WriteBatches);
+        Assert.Equal(1, await StoredCounts.ReadAsync(redis.Database, serviceId, windows[^1]));
+    }
+
+    [Fact]
     public async Task A_partition_loads_its_windows_once_when_it_activates_not_per_window()
     {
         var serviceId = NewServiceId("load");

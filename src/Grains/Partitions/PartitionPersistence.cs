@@ -21,13 +21,13 @@ internal sealed class PartitionPersistence(
     RateLimitGrainMetrics metrics,
     ILogger logger)
 {
+    /// <summary>The most windows one write carries.</summary>
+    public const int MaxWindowsPerWrite = 2_000;
+
     private readonly Dictionary<WindowRef, PersistedWindow> _tracked = [];
-    private readonly List<WindowRef> _dirty = [];
+    private readonly HashSet<WindowRef> _dirty = [];
     private Dictionary<string, StoredWindow>? _unclaimed;
     private InFlightWrite? _inFlight;
-
-    /// <summary>How many persisted windows this partition tracks; for diagnostics.</summary>
-    public int Count => _tracked.Count;
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -75,8 +75,11 @@ internal sealed class PartitionPersistence(
     /// <summary>Whether storage holds a record for <paramref name="id"/> that no window has claimed yet.</summary>
     public bool HasUnclaimed(WindowRef id) => _unclaimed is { } unclaimed && unclaimed.ContainsKey(id.ToKey().ToStorageKey());
 
-    /// <summary>Whether some window has changes storage lacks.</summary>
-    public bool HasDirty => _dirty.Count > 0;
+    /// <summary>How many windows have changes storage lacks.</summary>
+    public int DirtyCount => _dirty.Count;
+
+    /// <summary>How many flushes writing everything dirty takes, conflicts aside.</summary>
+    public int FlushesForAllDirty => (_dirty.Count + MaxWindowsPerWrite - 1) / MaxWindowsPerWrite;
 
     /// <summary>Notes that a tracked window may have changed.</summary>
     public void Touched(WindowRef id, DateTimeOffset now)
@@ -195,12 +198,21 @@ internal sealed class PartitionPersistence(
         }
     }
 
+    /// <summary>
+    /// The dirty windows that are due, at most <see cref="MaxWindowsPerWrite"/>: one script holds Redis for its whole batch,
+    /// so a partition with more waits for the next tick with the rest.
+    /// </summary>
     private List<PendingWindowWrite> Collect(Func<WindowRef, RateLimitWindow?> windows, bool all, DateTimeOffset now)
     {
         var batch = new List<PendingWindowWrite>();
-        for (var i = _dirty.Count - 1; i >= 0; i--)
+        List<WindowRef>? clean = null;
+        foreach (var id in _dirty)
         {
-            var id = _dirty[i];
+            if (batch.Count == MaxWindowsPerWrite)
+            {
+                break;
+            }
+
             var tracked = _tracked[id];
             if (windows(id) is not { } window)
             {
@@ -210,7 +222,7 @@ internal sealed class PartitionPersistence(
             if (window.Version == tracked.PersistedVersion && !tracked.Replace)
             {
                 tracked.DirtySinceTicks = PersistedWindow.Clean;
-                _dirty.RemoveAt(i);
+                (clean ??= []).Add(id);
                 continue;
             }
 
@@ -237,6 +249,11 @@ internal sealed class PartitionPersistence(
                 live ? window.ExpiresAt + options.ExpiryGrace : null,
                 tracked.Replace);
             batch.Add(new PendingWindowWrite(id, write, window.Version));
+        }
+
+        if (clean is not null)
+        {
+            _dirty.ExceptWith(clean);
         }
 
         return batch;

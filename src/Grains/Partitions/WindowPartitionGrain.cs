@@ -77,7 +77,8 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
             await _persistence.WaitForInFlightAsync(_find).ConfigureAwait(true);
 
             // A write that meets another activation's record merges in memory and must go out again, or the merge is lost.
-            for (var attempt = 0; attempt < FinalWriteAttempts && _persistence.HasDirty; attempt++)
+            var flushes = _persistence.FlushesForAllDirty + FinalWriteAttempts;
+            for (var flush = 0; flush < flushes && _persistence.DirtyCount > 0; flush++)
             {
                 await _persistence.FlushAsync(_find, all: true, cancellationToken).ConfigureAwait(true);
             }
