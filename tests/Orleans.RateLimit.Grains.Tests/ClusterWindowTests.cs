@@ -178,6 +178,22 @@ public sealed class ClusterWindowTests(TwoSiloCluster fixture) : IClassFixture<T
     }
 
     [Fact]
+    public async Task A_batch_with_a_negative_cost_counts_none_of_its_calls()
+    {
+        var client = Guid.NewGuid().ToString("N");
+        var first = TestWindows.Of(client, "5/minute", scope: "first");
+        var second = TestWindows.Of(client, "5/minute", scope: "second");
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _cluster.Client.GetWindowOwner(first).Decide(
+        [
+            new WindowCall(new WindowRef(first), WindowOperation.Hit, 2, StopIfRefused: false),
+            new WindowCall(new WindowRef(second), WindowOperation.Hit, -1, StopIfRefused: false),
+        ]).AsTask());
+
+        Assert.Equal(5, (await _cluster.Client.StatsAsync(first)).Remaining);
+    }
+
+    [Fact]
     public async Task Meta_limit_blocks_a_client_once_its_breaches_reach_the_limit()
     {
         var meta = new RateLimitWindowKey(RateLimitStrategy.FixedWindow, RateLimitItem.Parse("2/hour"), "meta", Guid.NewGuid().ToString("N"));

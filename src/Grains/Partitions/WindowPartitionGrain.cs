@@ -88,6 +88,16 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
     public ValueTask<WindowDecision[]> Decide(WindowCall[] calls, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(calls);
+
+        // Refused whole, before anything is counted: a batch that failed halfway would leave counts nobody was told about.
+        foreach (var call in calls)
+        {
+            if (call.Cost < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(calls), call.Cost, "The cost of a hit must be zero or more.");
+            }
+        }
+
         var now = _clock.GetUtcNow();
         var decisions = new WindowDecision[calls.Length];
         var anyRefused = false;
@@ -128,16 +138,19 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
 
     public async ValueTask Clear(WindowRef window)
     {
-        if (!_windows.TryGetValue(window, out var held))
-        {
-            held = GetOrAdd(window, _clock.GetUtcNow());
-        }
-
         if (_persistence is null)
         {
-            held.Clear();
+            // Nothing held is nothing to forget; a window is not created to be cleared.
+            if (_windows.TryGetValue(window, out var inMemory))
+            {
+                inMemory.Clear();
+            }
+
             return;
         }
+
+        // With storage the window is taken (claiming what storage holds for it), so that its record is replaced too.
+        var held = GetOrAdd(window, _clock.GetUtcNow());
 
         // A write in flight could still bring stored counts back into the window, so the clear waits for it first.
         await _persistence.WaitForInFlightAsync(_find).ConfigureAwait(true);
