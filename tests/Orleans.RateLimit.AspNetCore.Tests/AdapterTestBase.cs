@@ -8,7 +8,7 @@ namespace Orleans.RateLimit.AspNetCore.Tests;
 
 /// <summary>
 /// The base of every HTTP scenario: each scenario class is abstract and has two sealed subclasses, one per backend, so the
-/// same assertions hold for the in-memory store and for window grains on a 2-silo cluster.
+/// same assertions hold for the in-memory store and for partition grains on a 2-silo cluster.
 /// </summary>
 public abstract class AdapterTestBase(Backend backend)
 {

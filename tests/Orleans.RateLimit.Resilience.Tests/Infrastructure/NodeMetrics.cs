@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace Orleans.RateLimit.Resilience.Tests.Infrastructure;
 
 /// <summary>
-/// Totals of the limiter's counters (meter <c>Orleans.RateLimit.AspNetCore</c>) and, with an embedded silo, the window grains'
+/// Totals of the limiter's counters (meter <c>Orleans.RateLimit.AspNetCore</c>) and, with an embedded silo, the partition grains'
 /// (<c>Orleans.RateLimit.Grains</c>) of one web node, told apart from other nodes in this process by the node's
 /// <see cref="IMeterFactory"/>; keyed by instrument name and tag, e.g. <c>store.circuit_transitions[state=open]</c>.
 /// </summary>

@@ -24,7 +24,7 @@ internal static class WarmUp
     }
 
     /// <summary>
-    /// Sends requests of a key of its own until one is decided by its window grain with the circuit closed; returns how often
+    /// Sends requests of a key of its own until one is decided by its window's owner with the circuit closed; returns how often
     /// the circuit opened meanwhile (a figure worth printing: it is what a node's first requests after a deployment see).
     /// </summary>
     public static async Task<long> UntilGrainsDecideAsync(LoadGenerator load, NodeMetrics metrics)

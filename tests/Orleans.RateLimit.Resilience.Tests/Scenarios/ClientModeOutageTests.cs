@@ -74,7 +74,7 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
         output.WriteLine($"{Seconds(rig.Clock.Elapsed)} warmed up; the circuit opened {openings}x on the first requests");
     }
 
-    /// <summary>Counts five requests of <paramref name="key"/> on its window grain, which writes them to Redis within a second.</summary>
+    /// <summary>Counts five requests of <paramref name="key"/> by its window's owner, which writes them to Redis within a second.</summary>
     private async Task CountOnGrainsAsync(ClientModeRig rig, string key)
     {
         for (var i = 1; i <= CountedBeforeOutage; i++)
@@ -85,7 +85,7 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
 
         Assert.Equal(CountedBeforeOutage, await WebNode.CountOnGrainAsync(rig.Grains, Limit, key));
         Assert.Equal(0, rig.Metrics.MemoryDecisions);
-        output.WriteLine($"{Seconds(rig.Clock.Elapsed)} {CountedBeforeOutage} requests of '{key}' counted by its window grain");
+        output.WriteLine($"{Seconds(rig.Clock.Elapsed)} {CountedBeforeOutage} requests of '{key}' counted by its window's owner");
     }
 
     private void AssertLimitedInMemory(ClientModeRig rig, LoadReport outage, string fault)
@@ -170,7 +170,7 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Requests of <paramref name="key"/> after the recovery are counted by its window grain, on top of
+    /// Requests of <paramref name="key"/> after the recovery are counted by its window's owner, on top of
     /// <paramref name="countedBefore"/>. A request whose grain call takes longer than the 50 ms timeout (the first call to a
     /// window on a silo that has just started can) is decided in memory instead, and its hit still reaches the grain later.
     /// </summary>
