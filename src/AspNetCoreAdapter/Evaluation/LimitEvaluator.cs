@@ -72,8 +72,8 @@ internal sealed partial class LimitEvaluator(
         }
 
         var checks = new RequestChecks(middlewarePhase.Count + routeLimits.Count + _limits.Meta.Count + _limits.Default.Count);
-        var blocked = !AddPhase(context, state, middlewarePhase, _limits.Meta, checks, anotherFollows: decorated);
-        if (decorated && !blocked)
+        var endedByKnownBlock = !AddPhase(context, state, middlewarePhase, _limits.Meta, checks, anotherFollows: decorated);
+        if (decorated && !endedByKnownBlock)
         {
             // Decided in the same call as the middleware phase, after it: its last check stops this phase when any of its
             // checks refused, as the original never reaches its decorators after a breach.
