@@ -208,7 +208,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 walk.AnyRefused |= !outcome.Decision.Allowed;
                 return check.Stops(outcome.Decision, walk.AnyRefused);
             case StoreOutcomeKind.Skipped:
-                return walk.AnyRefused && check.StopIfAnyRefused;
+                return WindowCall.StopsAfter(allowed: true, walk.AnyRefused, check.StopIfRefused, check.StopIfAnyRefused);
             default:
                 return true;
         }

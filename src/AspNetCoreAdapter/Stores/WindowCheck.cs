@@ -14,5 +14,5 @@ internal readonly record struct WindowCheck(
 {
     /// <summary>Whether no check after this one is decided, given its decision and whether any check so far refused.</summary>
     public bool Stops(in WindowDecision decision, bool anyRefused) =>
-        (!decision.Allowed && StopIfRefused) || (anyRefused && StopIfAnyRefused);
+        WindowCall.StopsAfter(decision.Allowed, anyRefused, StopIfRefused, StopIfAnyRefused);
 }

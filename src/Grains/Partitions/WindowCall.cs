@@ -28,4 +28,16 @@ public readonly record struct WindowCall(
     [property: Id(1)] WindowOperation Operation,
     [property: Id(2)] int Cost,
     [property: Id(3)] bool StopIfRefused,
-    [property: Id(4)] bool StopIfAnyRefused = false);
+    [property: Id(4)] bool StopIfAnyRefused = false)
+{
+    /// <summary>
+    /// Whether nothing after a call is decided: it refused and stops when refused, or it ends a phase and some call so far
+    /// (itself included) refused. Owners and every layer of stores apply this one rule.
+    /// </summary>
+    /// <param name="allowed">Whether the call's window allowed it.</param>
+    /// <param name="anyRefused">Whether any call so far, this one included, refused.</param>
+    /// <param name="stopIfRefused">The call's <see cref="StopIfRefused"/>.</param>
+    /// <param name="stopIfAnyRefused">The call's <see cref="StopIfAnyRefused"/>.</param>
+    public static bool StopsAfter(bool allowed, bool anyRefused, bool stopIfRefused, bool stopIfAnyRefused) =>
+        (!allowed && stopIfRefused) || (anyRefused && stopIfAnyRefused);
+}

@@ -8,7 +8,7 @@ public static class WindowOwnerGrainFactoryExtensions
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(window);
-        return grains.GetGrain<IWindowPartitionGrain>(new WindowPartition(WindowPartition.IndexOf(window.Key, partitions), partitions).GrainKey);
+        return grains.GetGrain<IWindowPartitionGrain>(WindowPartition.Of(window.Key, partitions).GrainKey);
     }
 
     /// <summary>Spends <paramref name="cost"/> units of <paramref name="window"/> now if its limit allows it.</summary>

@@ -33,7 +33,10 @@ public readonly record struct WindowPartition(int Index, int Count)
         return new WindowPartition(index, count);
     }
 
-    /// <summary>The partition that owns every window counted for <paramref name="key"/>.</summary>
+    /// <summary>The partition, of <paramref name="count"/>, that owns every window counted for <paramref name="key"/>.</summary>
+    public static WindowPartition Of(string key, int count) => new(IndexOf(key, count), count);
+
+    /// <summary>The index of the partition that owns every window counted for <paramref name="key"/>.</summary>
     /// <remarks>
     /// Only the client key is hashed, not the limit or scope: every window of one client (its application, default, route and
     /// meta limits) has the same owner, so one request's windows travel in one call and are decided in order, exactly as

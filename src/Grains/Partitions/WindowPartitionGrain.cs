@@ -113,7 +113,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
             };
             decisions[i] = decision;
             anyRefused |= !decision.Allowed;
-            if ((!decision.Allowed && call.StopIfRefused) || (anyRefused && call.StopIfAnyRefused))
+            if (WindowCall.StopsAfter(decision.Allowed, anyRefused, call.StopIfRefused, call.StopIfAnyRefused))
             {
                 Array.Resize(ref decisions, i + 1);
                 break;
