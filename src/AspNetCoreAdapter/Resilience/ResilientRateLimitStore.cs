@@ -102,7 +102,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         {
             if (checks.Span[start].Definition.Kind == LimitKind.Fallback)
             {
-                outcomes.Span[start] = StoreOutcome.Decided(_memory.Decide(checks.Span[start]));
+                outcomes.Span[start] = StoreOutcome.Decided(_memory.Decide(checks.Span[start]), DecisionPath.Fallback);
             }
             else if (_circuit.IsOpen)
             {
@@ -230,7 +230,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 return StoreOutcome.FallBack(failure);
             case RateLimitFailureMode.FallbackToMemory when _fallbackEnabled:
                 _metrics.DecidedWithout(mode);
-                return StoreOutcome.Decided(_memory.Decide(check));
+                return StoreOutcome.Decided(_memory.Decide(check), DecisionPath.Fallback);
             default:
                 return new StoreOutcome(StoreOutcomeKind.Failed, default, new RateLimitStorageUnavailableException(Unreachable(failure), failure));
         }

@@ -58,7 +58,7 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
             var decided = outcomes.Span.Slice(start);
             for (var i = 0; i < decisions.Length; i++)
             {
-                decided[i] = StoreOutcome.Decided(decisions[i]);
+                decided[i] = StoreOutcome.Decided(decisions[i], DecisionPath.OwnerCall);
                 anyRefused |= !decisions[i].Allowed;
             }
 

@@ -51,7 +51,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
         for (var i = 0; i < checks.Length; i++)
         {
             var decision = Decide(checks[i]);
-            outcomes[i] = StoreOutcome.Decided(decision);
+            outcomes[i] = StoreOutcome.Decided(decision, DecisionPath.Memory);
             anyRefused |= !decision.Allowed;
             if (checks[i].Stops(decision, anyRefused))
             {

@@ -29,9 +29,10 @@ internal enum StoreOutcomeKind
 /// <param name="Kind">What happened.</param>
 /// <param name="Decision">The window's answer, when <see cref="Kind"/> is <see cref="StoreOutcomeKind.Decided"/>.</param>
 /// <param name="Failure">What went wrong, when the cluster failed.</param>
-internal readonly record struct StoreOutcome(StoreOutcomeKind Kind, WindowDecision Decision, Exception? Failure = null)
+/// <param name="Path">What decided the check.</param>
+internal readonly record struct StoreOutcome(StoreOutcomeKind Kind, WindowDecision Decision, Exception? Failure = null, DecisionPath Path = DecisionPath.Fallback)
 {
-    public static StoreOutcome Decided(WindowDecision decision) => new(StoreOutcomeKind.Decided, decision);
+    public static StoreOutcome Decided(WindowDecision decision, DecisionPath path) => new(StoreOutcomeKind.Decided, decision, null, path);
 
     public static StoreOutcome Skipped { get; } = new(StoreOutcomeKind.Skipped, default);
 
