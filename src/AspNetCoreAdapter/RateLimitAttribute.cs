@@ -10,6 +10,7 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
 {
     private LimitDefinition? _definition;
     private RateLimitFailureMode? _failureMode;
+    private RateLimitLeasing? _leasing;
 
     /// <summary>Limits the target to <paramref name="limit"/>, e.g. <c>10/second</c> or <c>1/second;100/hour</c>.</summary>
     public RateLimitAttribute(string limit) => Limit = limit;
@@ -42,6 +43,13 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
         set => _failureMode = value;
     }
 
+    /// <summary>Whether the limit's windows are leased to the nodes that decide them. Default: the limiter's <see cref="RateLimitOptions.Leasing"/>.</summary>
+    public RateLimitLeasing Leasing
+    {
+        get => _leasing ?? RateLimitLeasing.Auto;
+        set => _leasing = value;
+    }
+
     object? IRouteLimitMetadata.Group => null;
 
     /// <summary>Whether the counter is shared under <see cref="Scope"/> alone.</summary>
@@ -72,6 +80,11 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             throw new ArgumentOutOfRangeException(nameof(FailureMode), mode, $"The failure mode of {origin} is not a failure mode.");
         }
 
+        if (_leasing is { } leasing && !Enum.IsDefined(leasing))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Leasing), leasing, $"The leasing mode of {origin} is not a leasing mode.");
+        }
+
         if (Shared && string.IsNullOrEmpty(Scope))
         {
             throw new ArgumentException($"{origin} needs a scope.", nameof(Scope));
@@ -87,6 +100,7 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             OverrideDefaults = OverrideDefaults,
             ErrorMessage = ErrorMessage,
             FailureMode = _failureMode,
+            Leasing = _leasing,
             Origin = origin,
         };
     }

@@ -143,6 +143,19 @@ public sealed class RateLimitBuilder
         return this;
     }
 
+    /// <summary>Whether the limit's windows are decided from budgets leased to each node, instead of the limiter's <see cref="RateLimitOptions.Leasing"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="leasing"/> is not a leasing mode.</exception>
+    public RateLimitBuilder Leasing(RateLimitLeasing leasing)
+    {
+        if (!Enum.IsDefined(leasing))
+        {
+            throw new ArgumentOutOfRangeException(nameof(leasing), leasing, "Not a rate-limit leasing mode.");
+        }
+
+        Definition.Leasing = leasing;
+        return this;
+    }
+
     internal static FrozenSet<string> NormalizeMethods(IEnumerable<string> methods)
     {
         var normalized = new List<string>();

@@ -119,6 +119,13 @@ public sealed class RateLimitOptions
     public int CircuitBreakerThreshold { get; set; } = 3;
 
     /// <summary>
+    /// Whether limits without a leasing mode of their own decide hot windows from budgets leased to this node, without a
+    /// call per request. Default <see cref="RateLimitLeasing.Auto"/>: a window is leased once this node decides it 8 times
+    /// within a second. The Orleans backend only; the memory backend decides everything in process anyway.
+    /// </summary>
+    public RateLimitLeasing Leasing { get; set; } = RateLimitLeasing.Auto;
+
+    /// <summary>
     /// How many partition grains own the cluster's windows; a window's owner is chosen by a hash of its client key. Default
     /// 256: enough to spread the windows of many clients evenly over dozens of silos and cores, few enough that their
     /// activations (a quarter of a millisecond each) are paid once, at start. Every node of a cluster must use the same

@@ -48,8 +48,10 @@ public static class RateLimitServiceCollectionExtensions
         services.AddSingleton<RateLimitMetrics>();
         services.AddSingleton(sp => new CallDeadlines(
             sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.GrainCallTimeout, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(CreateStorage);
+        services.AddSingleton(CreateStores);
+        services.AddSingleton(sp => sp.GetRequiredService<RateLimitStores>().Top);
         services.AddHostedService<RateLimitStorageWarmUp>();
+        services.AddHostedService<LeaseReturnOnShutdown>();
         services.AddSingleton<LimitEvaluator>();
         services.AddSingleton<RateLimitHeaderWriter>();
         services.AddSingleton<RateLimitResponseHook>();
@@ -58,7 +60,7 @@ public static class RateLimitServiceCollectionExtensions
         return services;
     }
 
-    private static ResilientRateLimitStore CreateStorage(IServiceProvider services)
+    private static RateLimitStores CreateStores(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
         var memory = services.GetRequiredService<MemoryRateLimitStore>();
@@ -66,14 +68,15 @@ public static class RateLimitServiceCollectionExtensions
         var metrics = services.GetRequiredService<RateLimitMetrics>();
         if (options.Backend == RateLimitBackend.Memory)
         {
-            return new ResilientRateLimitStore(memory, ping: null, memory, circuit: null, options, time, metrics);
+            return new RateLimitStores(new ResilientRateLimitStore(memory, ping: null, memory, circuit: null, options, time, metrics), Leased: null);
         }
 
         var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
             "The Orleans rate-limit backend needs an IGrainFactory: host a silo with builder.UseOrleans(silo => silo.AddRateLimitGrains()), " +
             "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
         var grainStore = new GrainRateLimitStore(
-            grains, options.Partitions, services.GetRequiredService<CallDeadlines>(), services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+            grains, options.Partitions, services.GetRequiredService<CallDeadlines>(), time, metrics, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
+        var leased = new LeasedRateLimitStore(grainStore, options.Leasing, time, metrics);
         var probeTimeout = options.GrainCallTimeout > ProbeTimeout ? options.GrainCallTimeout : ProbeTimeout;
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(probeTimeout, time),
@@ -82,6 +85,6 @@ public static class RateLimitServiceCollectionExtensions
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
             metrics,
             services.GetRequiredService<ILogger<StorageCircuit>>());
-        return new ResilientRateLimitStore(grainStore, grainStore.PingAsync, memory, circuit, options, time, metrics);
+        return new RateLimitStores(new ResilientRateLimitStore(leased, grainStore.PingAsync, memory, circuit, options, time, metrics), leased);
     }
 }

@@ -53,6 +53,9 @@ internal sealed class LimitDefinition
     /// <summary>What the limit does while its window can't be reached; <see langword="null"/> for the limiter's default.</summary>
     public RateLimitFailureMode? FailureMode { get; set; }
 
+    /// <summary>Whether the limit's windows are leased to the nodes that decide them; <see langword="null"/> for the limiter's default.</summary>
+    public RateLimitLeasing? Leasing { get; set; }
+
     /// <summary>The meta limits as definitions, keyed like this limit; built on first use, after the builder has run.</summary>
     public IReadOnlyList<LimitDefinition> MetaDefinitions =>
         _metaDefinitions ??= [.. MetaLimits.Select(value => LimiterLimits.MetaDefinition(value, KeySelector))];

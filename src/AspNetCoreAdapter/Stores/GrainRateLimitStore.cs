@@ -19,16 +19,24 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
     // Made on first use: a cluster client can only resolve the grain's type once it has reached the cluster.
     private readonly IWindowPartitionGrain?[] _owners;
     private readonly CallDeadlines _deadlines;
+    private readonly TimeProvider _time;
+    private readonly RateLimitMetrics _metrics;
     private readonly ILogger<GrainRateLimitStore> _logger;
 
-    public GrainRateLimitStore(IGrainFactory grains, int partitions, CallDeadlines deadlines, ILogger<GrainRateLimitStore> logger)
+    public GrainRateLimitStore(
+        IGrainFactory grains, int partitions, CallDeadlines deadlines, TimeProvider time, RateLimitMetrics metrics, ILogger<GrainRateLimitStore> logger)
     {
         ArgumentNullException.ThrowIfNull(grains);
         _grains = grains;
         _owners = new IWindowPartitionGrain?[partitions];
         _deadlines = deadlines;
+        _time = time;
+        _metrics = metrics;
         _logger = logger;
     }
+
+    /// <summary>This node, to the owners that grant it budgets: one identity for the life of the process.</summary>
+    public Guid Holder { get; } = Guid.NewGuid();
 
     public async ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes)
     {
@@ -38,12 +46,14 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
         {
             var (owner, calls) = NextRun(checks.Span, start, anyRefused);
             WindowDecision[] decisions;
+            var started = _time.GetTimestamp();
             try
             {
-                decisions = await Owner(owner).Decide(calls, _deadlines.Token()).ConfigureAwait(false);
+                decisions = await Owner(owner).DecideFor(Holder, calls, _deadlines.Token()).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                _metrics.OwnerCallEnded(_time.GetElapsedTime(started), OwnerCallOutcome.Timeout);
                 outcomes.Span[start..checks.Length].Fill(StoreOutcome.FallBack(_deadlines.Expired()));
                 return checks.Length;
             }
@@ -51,9 +61,12 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                _metrics.OwnerCallEnded(_time.GetElapsedTime(started), OwnerCallOutcome.Error);
                 outcomes.Span[start..checks.Length].Fill(StoreOutcome.FallBack(e));
                 return checks.Length;
             }
+
+            _metrics.OwnerCallEnded(_time.GetElapsedTime(started), OwnerCallOutcome.Ok);
 
             var decided = outcomes.Span.Slice(start);
             for (var i = 0; i < decisions.Length; i++)
@@ -129,7 +142,8 @@ internal sealed class GrainRateLimitStore : IRateLimitStore
         for (var i = 0; i < calls.Length; i++)
         {
             var check = checks[start + i];
-            calls[i] = new WindowCall(new WindowRef(check.Window), check.Operation, check.Cost, check.StopIfRefused, check.StopIfAnyRefused);
+            calls[i] = new WindowCall(
+                new WindowRef(check.Window), check.Operation, check.Cost, check.StopIfRefused, check.StopIfAnyRefused, check.LeaseSequence, check.LeasePeriodStartTicks);
         }
 
         return (owner, calls);

@@ -37,4 +37,22 @@ internal readonly record struct StoreOutcome(StoreOutcomeKind Kind, WindowDecisi
     public static StoreOutcome Skipped { get; } = new(StoreOutcomeKind.Skipped, default);
 
     public static StoreOutcome FallBack(Exception? failure) => new(StoreOutcomeKind.FallBack, default, failure);
+
+    /// <summary>
+    /// Whether no check after <paramref name="check"/> is to be decided, given this outcome: a refusal that stops, a phase end
+    /// after a refusal, or anything but a decision or a skip. Notes a refusal in <paramref name="anyRefused"/>.
+    /// </summary>
+    public bool EndsChecks(in WindowCheck check, ref bool anyRefused)
+    {
+        switch (Kind)
+        {
+            case StoreOutcomeKind.Decided:
+                anyRefused |= !Decision.Allowed;
+                return check.Stops(Decision, anyRefused);
+            case StoreOutcomeKind.Skipped:
+                return WindowCall.StopsAfter(allowed: true, anyRefused, check.StopIfRefused, check.StopIfAnyRefused);
+            default:
+                return true;
+        }
+    }
 }

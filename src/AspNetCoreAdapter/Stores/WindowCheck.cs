@@ -12,6 +12,12 @@ namespace Orleans.RateLimit.AspNetCore;
 internal readonly record struct WindowCheck(
     LimitDefinition Definition, RateLimitWindowKey Window, WindowOperation Operation, int Cost, bool StopIfRefused, bool StopIfAnyRefused = false)
 {
+    /// <summary>Above 0, asks the window's owner for a budget besides the decision (see <see cref="WindowCall.LeaseSequence"/>).</summary>
+    public long LeaseSequence { get; init; }
+
+    /// <summary>For <see cref="WindowOperation.Release"/>: the period the returned units were granted in.</summary>
+    public long LeasePeriodStartTicks { get; init; }
+
     /// <summary>Whether no check after this one is decided, given its decision and whether any check so far refused.</summary>
     public bool Stops(in WindowDecision decision, bool anyRefused) =>
         WindowCall.StopsAfter(decision.Allowed, anyRefused, StopIfRefused, StopIfAnyRefused);

@@ -15,7 +15,14 @@ public readonly record struct WindowDecision
     [Id(0)]
     public bool Allowed { get; init; }
 
-    /// <summary>The window after the hit (or as it stands, for a test).</summary>
+    /// <summary>
+    /// The window after the hit (or as it stands, for a test). When <see cref="Lease"/> grants units, they are already
+    /// spent here: the node that holds them adds them to <see cref="WindowStats.Remaining"/> for its own view.
+    /// </summary>
     [Id(1)]
     public WindowStats Stats { get; init; }
+
+    /// <summary>The budget granted to the calling node with this decision, if it asked for one; empty otherwise.</summary>
+    [Id(2)]
+    public LeaseGrant Lease { get; init; }
 }

@@ -25,6 +25,19 @@ public interface IWindowPartitionGrain : IGrainWithIntegerKey
     [return: Immutable]
     ValueTask<WindowDecision[]> Decide([Immutable] WindowCall[] calls, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Decides <paramref name="calls"/> as <see cref="Decide"/> does, for the node <paramref name="holder"/>, which may ask for
+    /// budgets of hot windows (<see cref="WindowCall.LeaseSequence"/>), refill them (<see cref="WindowOperation.Lease"/>) and
+    /// give back what it did not use (<see cref="WindowOperation.Release"/>). Only fixed windows and sliding-window counters
+    /// lease; a call for any other window is decided without a grant.
+    /// </summary>
+    /// <param name="holder">The node: one identity per process, for as long as it runs.</param>
+    /// <param name="calls">The decisions to make.</param>
+    /// <param name="cancellationToken">As for <see cref="Decide"/>.</param>
+    [Alias("DecideForHolder")]
+    [return: Immutable]
+    ValueTask<WindowDecision[]> DecideFor(Guid holder, [Immutable] WindowCall[] calls, CancellationToken cancellationToken = default);
+
     /// <summary>Counts one breach in each meta window. One-way, so the request that breached does not wait.</summary>
     [OneWay, Alias("RecordBreaches")]
     Task RecordBreaches([Immutable] WindowRef[] metaWindows);

@@ -11,6 +11,18 @@ public enum WindowOperation
 
     /// <summary>What remains of the window and when it resets.</summary>
     Stats = 2,
+
+    /// <summary>
+    /// Grants the calling node a budget of the window's current period (<see cref="WindowCall.LeaseSequence"/> names the
+    /// request), spending nothing else. Used to refill a lease ahead of need.
+    /// </summary>
+    Lease = 3,
+
+    /// <summary>
+    /// Gives back <see cref="WindowCall.Cost"/> unused units the calling node was granted in the period that started at
+    /// <see cref="WindowCall.LeasePeriodStartTicks"/>.
+    /// </summary>
+    Release = 4,
 }
 
 /// <summary>One window decision asked of the window's owner.</summary>
@@ -22,13 +34,21 @@ public enum WindowOperation
 /// After this call, decide none of the rest if any call so far refused: the end of a phase, after which the original
 /// evaluates nothing more once a limit has broken, whether or not it stops at the first breach.
 /// </param>
+/// <param name="LeaseSequence">
+/// Above 0, the calling node asks for a budget of the window besides the decision, under this number: the node's numbers
+/// only grow, and a request repeated with the same number (after a call that timed out) gets the grant made for it the first
+/// time, not a second one.
+/// </param>
+/// <param name="LeasePeriodStartTicks">For <see cref="WindowOperation.Release"/>: the period the returned units were granted in.</param>
 [GenerateSerializer, Immutable, Alias("orl.WindowCall")]
 public readonly record struct WindowCall(
     [property: Id(0)] WindowRef Window,
     [property: Id(1)] WindowOperation Operation,
     [property: Id(2)] int Cost,
     [property: Id(3)] bool StopIfRefused,
-    [property: Id(4)] bool StopIfAnyRefused = false)
+    [property: Id(4)] bool StopIfAnyRefused = false,
+    [property: Id(5)] long LeaseSequence = 0,
+    [property: Id(6)] long LeasePeriodStartTicks = 0)
 {
     /// <summary>
     /// Whether nothing after a call is decided: it refused and stops when refused, or it ends a phase and some call so far

@@ -24,6 +24,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
     private const int FinalWriteAttempts = 3;
 
     private readonly Dictionary<WindowRef, RateLimitWindow> _windows = [];
+    private readonly PartitionLeases _leases = new();
     private readonly WindowPartsCache _parts = new();
     private readonly RateLimitGrainOptions _options;
     private readonly TimeProvider _clock;
@@ -85,7 +86,9 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
         }
     }
 
-    public ValueTask<WindowDecision[]> Decide(WindowCall[] calls, CancellationToken cancellationToken)
+    public ValueTask<WindowDecision[]> Decide(WindowCall[] calls, CancellationToken cancellationToken) => DecideFor(Guid.Empty, calls, cancellationToken);
+
+    public ValueTask<WindowDecision[]> DecideFor(Guid holder, WindowCall[] calls, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(calls);
 
@@ -106,9 +109,12 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
             var call = calls[i];
             var decision = call.Operation switch
             {
+                WindowOperation.Hit when call.LeaseSequence > 0 && holder != Guid.Empty => HitAndLease(holder, call, now),
                 WindowOperation.Hit => Hit(call.Window, call.Cost, now),
                 WindowOperation.Test => Test(call.Window, call.Cost, now),
                 WindowOperation.Stats => new WindowDecision(true, Peek(call.Window, now)),
+                WindowOperation.Lease => Lease(holder, call, now),
+                WindowOperation.Release => Release(holder, call, now),
                 _ => throw new ArgumentOutOfRangeException(nameof(calls), call.Operation, "Unknown window operation."),
             };
             decisions[i] = decision;
@@ -169,6 +175,45 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
         return new WindowDecision(allowed, window.Stats(now));
     }
 
+    private WindowDecision HitAndLease(Guid holder, in WindowCall call, DateTimeOffset now)
+    {
+        var window = GetOrAdd(call.Window, now);
+        var allowed = window.Hit(now, call.Cost);
+        var grant = allowed ? _leases.Grant(holder, call.Window, window, call.LeaseSequence, now) : default;
+        _persistence?.Touched(call.Window, now);
+        return new WindowDecision(allowed, window.Stats(now)) { Lease = grant };
+    }
+
+    /// <summary>A refill: a grant from a window that is running; a window nobody has opened is not opened by it.</summary>
+    private WindowDecision Lease(Guid holder, in WindowCall call, DateTimeOffset now)
+    {
+        if (holder == Guid.Empty || call.LeaseSequence <= 0
+            || !(_windows.TryGetValue(call.Window, out var window) || TryClaimStored(call.Window, now, out window)))
+        {
+            return new WindowDecision(true, Peek(call.Window, now));
+        }
+
+        var grant = _leases.Grant(holder, call.Window, window, call.LeaseSequence, now);
+        if (!grant.IsEmpty)
+        {
+            _persistence?.Touched(call.Window, now);
+        }
+
+        return new WindowDecision(true, window.Stats(now)) { Lease = grant };
+    }
+
+    private WindowDecision Release(Guid holder, in WindowCall call, DateTimeOffset now)
+    {
+        if (_windows.TryGetValue(call.Window, out var window) || TryClaimStored(call.Window, now, out window))
+        {
+            _leases.Release(holder, call.Window, window, call.Cost, call.LeasePeriodStartTicks, now);
+            _persistence?.Touched(call.Window, now);
+            return new WindowDecision(true, window.Stats(now));
+        }
+
+        return new WindowDecision(true, Peek(call.Window, now));
+    }
+
     private WindowDecision Test(WindowRef id, int cost, DateTimeOffset now)
     {
         if (_windows.TryGetValue(id, out var window) || TryClaimStored(id, now, out window))
@@ -226,8 +271,11 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
             }
 
             _windows.Remove(id);
+            _leases.Forget(id);
             _persistence?.Forget(id);
         }
+
+        _leases.Sweep(now);
 
         _persistence?.SweepUnclaimed(now);
 

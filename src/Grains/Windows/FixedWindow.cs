@@ -8,7 +8,7 @@ namespace Orleans.RateLimit;
 /// As in the original, a hit increments the counter even when it fails, so the count can pass the limit and a rejected
 /// high-cost request holds the window closed until it resets.
 /// </remarks>
-public sealed class FixedWindow : RateLimitWindow
+public sealed class FixedWindow : RateLimitWindow, ILeasableWindow
 {
     private const long NoWindow = long.MinValue;
 
@@ -95,6 +95,31 @@ public sealed class FixedWindow : RateLimitWindow
 
             _start = _start == NoWindow ? bucket.StartTicks : Math.Max(_start, bucket.StartTicks);
             _count = AddSaturating(_count, Math.Max(0, bucket.Count));
+        }
+    }
+
+    /// <inheritdoc />
+    public WindowGrant Grant(DateTimeOffset now, long units)
+    {
+        var ticks = now.UtcTicks;
+        var taken = IsActive(ticks) ? Math.Clamp(Limit.Amount - _count, 0, Math.Max(0, units)) : 0;
+        if (taken == 0)
+        {
+            return WindowGrant.None;
+        }
+
+        _count += taken;
+        Changed();
+        return new WindowGrant(taken, _start, _start + PeriodTicks);
+    }
+
+    /// <inheritdoc />
+    public void Release(DateTimeOffset now, long units, long periodStartTicks)
+    {
+        if (units > 0 && IsActive(now.UtcTicks) && _start == periodStartTicks)
+        {
+            _count = Math.Max(0, _count - units);
+            Changed();
         }
     }
 

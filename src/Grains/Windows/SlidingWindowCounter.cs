@@ -10,7 +10,7 @@ namespace Orleans.RateLimit;
 /// in-memory storage does), so a client cannot burst by arriving just before a clock boundary, and the grain and the
 /// in-memory store agree. When two whole periods pass without a hit the window is empty and the next hit anchors anew.
 /// </remarks>
-public sealed class SlidingWindowCounter : RateLimitWindow
+public sealed class SlidingWindowCounter : RateLimitWindow, ILeasableWindow
 {
     private const long NoWindow = long.MinValue;
 
@@ -145,6 +145,58 @@ public sealed class SlidingWindowCounter : RateLimitWindow
         }
 
         _currentStart = anchor;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The units join the current period's counter. As the period goes on, the previous period's weight fades and more would
+    /// be allowed, so a grant taken now never admits a hit the window would refuse when it is used.
+    /// </remarks>
+    public WindowGrant Grant(DateTimeOffset now, long units)
+    {
+        var ticks = now.UtcTicks;
+        var state = RollTo(ticks);
+        if (state.CurrentStart == NoWindow)
+        {
+            return WindowGrant.None;
+        }
+
+        var taken = Math.Clamp(Limit.Amount - WeightedCount(state, ticks), 0, Math.Max(0, units));
+        if (taken == 0)
+        {
+            return WindowGrant.None;
+        }
+
+        (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, state.Current + taken);
+        Changed();
+        return new WindowGrant(taken, state.CurrentStart, state.CurrentStart + PeriodTicks);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Units of the period before the current one still weigh on it, so they are taken off the previous counter.</remarks>
+    public void Release(DateTimeOffset now, long units, long periodStartTicks)
+    {
+        var state = RollTo(now.UtcTicks);
+        if (units <= 0 || state.CurrentStart == NoWindow)
+        {
+            return;
+        }
+
+        if (state.CurrentStart == periodStartTicks)
+        {
+            state = state with { Current = Math.Max(0, state.Current - units) };
+        }
+        else if (state.CurrentStart == periodStartTicks + PeriodTicks)
+        {
+            state = state with { Previous = Math.Max(0, state.Previous - units) };
+        }
+        else
+        {
+            return;
+        }
+
+        (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, state.Current);
+        Changed();
     }
 
     /// <summary>The counters as they stand at <paramref name="ticks"/>: rolled forward by whole periods, without changing state.</summary>

@@ -1,0 +1,113 @@
+using Orleans.RateLimit.Grains;
+
+namespace Orleans.RateLimit.AspNetCore;
+
+/// <summary>
+/// This node's budget of one window: units granted by the window's owner and not used yet, for the period they belong to.
+/// Every member is read and written under the lease's lock.
+/// </summary>
+internal sealed class WindowLease(WindowCheck origin)
+{
+    /// <summary>The check that first asked for the lease, to ask for refills and to give units back.</summary>
+    public WindowCheck Origin { get; } = origin with { Operation = WindowOperation.Lease, Cost = 0, StopIfRefused = false, StopIfAnyRefused = false };
+
+    /// <summary>Units this node may still admit on its own.</summary>
+    public long Left { get; set; }
+
+    /// <summary>How many units the last grant brought; a refill is asked for when fewer than half of them are left.</summary>
+    public long LastGrant { get; set; }
+
+    public long PeriodStartTicks { get; set; }
+
+    public long PeriodEndTicks { get; set; }
+
+    /// <summary>What the owner had left after its last grant to this node.</summary>
+    public long OwnerRemaining { get; set; }
+
+    public DateTimeOffset ResetAt { get; set; }
+
+    public long LastUsedTicks { get; set; }
+
+    /// <summary>A refill asked for and not answered yet, so that no second one is asked for meanwhile.</summary>
+    public bool Refilling { get; set; }
+
+    /// <summary>
+    /// The number of a grant asked for whose answer never came (the call timed out): the next request repeats it, and the
+    /// owner answers with the grant it made then, if it made one.
+    /// </summary>
+    public long UnansweredSequence { get; set; }
+
+    /// <summary>Set when the lease has been dropped from the store; a caller holding it asks its owner instead.</summary>
+    public bool Removed { get; set; }
+
+    /// <summary>Whether <paramref name="cost"/> can be admitted from the lease at <paramref name="ticks"/>.</summary>
+    public bool Covers(long ticks, int cost) => !Removed && ticks < PeriodEndTicks && Left >= cost;
+
+    /// <summary>This node's view of the window: what the owner had left at the last grant, plus what the lease still holds.</summary>
+    public WindowDecision View() => new(true, new WindowStats(OwnerRemaining + Left, ResetAt));
+
+    /// <summary>The number of the latest grant taken: an answer repeated for the same request is not taken twice.</summary>
+    public long LastTakenSequence { get; private set; }
+
+    /// <summary>The number to ask for a grant under: the unanswered one again, if there is one.</summary>
+    public long AskSequence(Func<long> next)
+    {
+        if (UnansweredSequence == 0)
+        {
+            UnansweredSequence = next();
+        }
+
+        return UnansweredSequence;
+    }
+
+    /// <summary>
+    /// Takes a grant, in place of whatever is left of an earlier period's. A grant older than one already taken, or for a
+    /// period that has ended, is not taken: its units stay spent at the owner, which never admits more than the limit.
+    /// </summary>
+    /// <param name="askedSequence">The number the grant was asked for under: that request has its answer.</param>
+    /// <param name="grant">The grant.</param>
+    /// <param name="ownerStats">The window at the owner after the grant.</param>
+    /// <param name="ticks">Now.</param>
+    /// <param name="unused">What was left of an earlier period, to give back to the owner.</param>
+    /// <returns>Whether the grant was taken.</returns>
+    public bool Take(long askedSequence, in LeaseGrant grant, in WindowStats ownerStats, long ticks, out UnusedUnits unused)
+    {
+        unused = default;
+        if (askedSequence == UnansweredSequence)
+        {
+            UnansweredSequence = 0;
+        }
+
+        if (grant.IsEmpty || grant.Sequence != askedSequence || grant.PeriodEndTicks <= ticks || grant.Sequence <= LastTakenSequence)
+        {
+            return false;
+        }
+
+        LastTakenSequence = grant.Sequence;
+        if (grant.PeriodStartTicks != PeriodStartTicks)
+        {
+            unused = new UnusedUnits(this, Left, PeriodStartTicks);
+            Left = 0;
+            PeriodStartTicks = grant.PeriodStartTicks;
+            PeriodEndTicks = grant.PeriodEndTicks;
+        }
+
+        Left += grant.Units;
+        LastGrant = grant.Units;
+        OwnerRemaining = ownerStats.Remaining;
+        ResetAt = ownerStats.ResetAt;
+        LastUsedTicks = ticks;
+        return true;
+    }
+
+    /// <summary>Takes everything left, for giving it back: the lease holds nothing afterwards.</summary>
+    public UnusedUnits TakeUnused()
+    {
+        var unused = new UnusedUnits(this, Left, PeriodStartTicks);
+        Left = 0;
+        return unused;
+    }
+}
+
+/// <summary>Units of a lease that were not used, and the period they were granted in.</summary>
+internal readonly record struct UnusedUnits(WindowLease? Lease, long Units, long PeriodStartTicks);

@@ -1,0 +1,166 @@
+namespace Orleans.RateLimit.Grains;
+
+/// <summary>
+/// What a partition has granted to which node, per leased window: the numbers that make a repeated request get its first
+/// grant back, and the recent grants that size the next one.
+/// </summary>
+/// <remarks>
+/// A grant is sized to last a node about <see cref="GrantSpan"/> at the rate it used its last one, and takes at most a
+/// <see cref="ShareDivisor"/>th of what the window still allows, divided among the nodes holding a grant of it. So grants
+/// shrink as the window fills, and when what remains is less than one unit per such share, nothing is granted and every
+/// decision is the owner's, exact.
+/// </remarks>
+internal sealed class PartitionLeases
+{
+    /// <summary>The first grant to a node, before its rate is known.</summary>
+    internal const long FirstGrant = 8;
+
+    /// <summary>The most one grant holds, so that a node that goes quiet strands little.</summary>
+    internal const long MaxGrant = 4_096;
+
+    /// <summary>How many shares of what remains are kept per node holding a grant: at most this fraction is granted at once.</summary>
+    internal const long ShareDivisor = 4;
+
+    /// <summary>How long a grant should last its node at the rate it used the previous one.</summary>
+    internal static readonly TimeSpan GrantSpan = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<WindowRef, List<Holder>> _windows = [];
+
+    /// <summary>How many windows have grants outstanding; for tests and diagnostics.</summary>
+    public int Count => _windows.Count;
+
+    /// <summary>
+    /// Grants <paramref name="holder"/> a budget of <paramref name="window"/> for its request <paramref name="sequence"/>: the
+    /// same grant again when the request is repeated, nothing for a request older than the last one answered.
+    /// </summary>
+    public LeaseGrant Grant(Guid holder, WindowRef id, RateLimitWindow window, long sequence, DateTimeOffset now)
+    {
+        if (window is not ILeasableWindow leasable)
+        {
+            return default;
+        }
+
+        var holders = HoldersOf(id);
+        var state = Find(holders, holder);
+        if (state is not null && sequence <= state.Sequence)
+        {
+            return sequence == state.Sequence ? state.LastGrant : default;
+        }
+
+        if (state is null)
+        {
+            state = new Holder(holder);
+            holders.Add(state);
+        }
+
+        var ticks = now.UtcTicks;
+        var share = window.Stats(now).Remaining / (ShareDivisor * Active(holders, ticks, state));
+        var taken = leasable.Grant(now, Math.Min(share, SizeFor(state, ticks)));
+        state.Sequence = sequence;
+        state.LastGrant = new LeaseGrant(taken.Units, sequence, taken.PeriodStartTicks, taken.PeriodEndTicks);
+        state.LastGrantTicks = ticks;
+        if (!taken.Equals(WindowGrant.None))
+        {
+            state.PeriodEndTicks = taken.PeriodEndTicks;
+        }
+
+        return state.LastGrant;
+    }
+
+    /// <summary>Takes back units <paramref name="holder"/> did not use; it holds no grant of the window afterwards.</summary>
+    public void Release(Guid holder, WindowRef id, RateLimitWindow window, long units, long periodStartTicks, DateTimeOffset now)
+    {
+        if (window is ILeasableWindow leasable)
+        {
+            leasable.Release(now, units, periodStartTicks);
+        }
+
+        if (_windows.TryGetValue(id, out var holders) && Find(holders, holder) is { } state)
+        {
+            state.PeriodEndTicks = 0;
+        }
+    }
+
+    /// <summary>Forgets the grants of a window that is no longer held.</summary>
+    public void Forget(WindowRef id) => _windows.Remove(id);
+
+    /// <summary>Forgets grants whose periods have ended; a repeated request for one of them gets nothing.</summary>
+    public void Sweep(DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        foreach (var (id, holders) in _windows)
+        {
+            holders.RemoveAll(h => h.PeriodEndTicks <= ticks && h.LastGrant.PeriodEndTicks <= ticks);
+            if (holders.Count == 0)
+            {
+                _windows.Remove(id);
+            }
+        }
+    }
+
+    private List<Holder> HoldersOf(WindowRef id)
+    {
+        if (!_windows.TryGetValue(id, out var holders))
+        {
+            holders = new List<Holder>(2);
+            _windows.Add(id, holders);
+        }
+
+        return holders;
+    }
+
+    private static Holder? Find(List<Holder> holders, Guid holder)
+    {
+        foreach (var state in holders)
+        {
+            if (state.Id == holder)
+            {
+                return state;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The nodes holding a grant of the window now, counting the one asking.</summary>
+    private static long Active(List<Holder> holders, long ticks, Holder asking)
+    {
+        long active = 0;
+        foreach (var state in holders)
+        {
+            if (ReferenceEquals(state, asking) || state.PeriodEndTicks > ticks)
+            {
+                active++;
+            }
+        }
+
+        return active;
+    }
+
+    /// <summary>About <see cref="GrantSpan"/> of use at the rate the node used its last grant.</summary>
+    private static long SizeFor(Holder state, long ticks)
+    {
+        if (state.LastGrantTicks == 0)
+        {
+            return FirstGrant;
+        }
+
+        var elapsed = Math.Max(1, ticks - state.LastGrantTicks);
+        var rate = (double)state.LastGrant.Units / elapsed;
+        return (long)Math.Clamp(rate * GrantSpan.Ticks, 1, MaxGrant);
+    }
+
+    private sealed class Holder(Guid id)
+    {
+        public Guid Id { get; } = id;
+
+        public long Sequence { get; set; }
+
+        public LeaseGrant LastGrant { get; set; }
+
+        public long LastGrantTicks { get; set; }
+
+        /// <summary>When the period of the node's outstanding grant ends; 0 when it holds none.</summary>
+        public long PeriodEndTicks { get; set; }
+    }
+}
