@@ -11,12 +11,19 @@ namespace Orleans.RateLimit.HttpBench;
 /// <item><c>memory3</c>: this limiter with the in-memory store; an application limit per hour, a default limit per minute and the
 /// endpoint's own limit per second, which does not override the default one: three windows per request.</item>
 /// <item><c>grains3</c>: the same three limits counted by an embedded silo, with in-memory window state.</item>
+/// <item><c>grainsfarm</c>: <c>grains3</c> with its hourly limit counted for the whole farm (one key shared by every client)
+/// instead of per client: the per-client default limit per minute and endpoint limit per second, and a shared limit per hour
+/// (scope <c>farm</c>) whose key selector returns <c>farm</c>; three windows per request, one of them the same for every
+/// request.</item>
 /// <item><c>grains1</c>: an embedded silo and the endpoint's limit per hour only: one window per request.</item>
 /// <item><c>redis3</c>: no Orleans at all; the three windows of <c>aspnet</c> counted in Redis, one script call per request.</item>
 /// </list>
 /// </summary>
 internal abstract class BenchMode
 {
+    /// <summary>Whether the mode limits with this library, whose meter <see cref="BenchCounters"/> reads.</summary>
+    public virtual bool UsesLibrary => false;
+
     public virtual void ConfigureServices(WebApplicationBuilder builder)
     {
     }
@@ -36,12 +43,13 @@ internal static class BenchModes
     {
         "none" => new NoLimiterMode(),
         "aspnet" => new AspNetMode(settings),
-        "memory3" => new OrleansRateLimitMode(settings, RateLimitBackend.Memory, threeLimits: true),
-        "grains3" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, threeLimits: true),
-        "grains1" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, threeLimits: false),
+        "memory3" => new OrleansRateLimitMode(settings, RateLimitBackend.Memory, BenchLimits.ThreePerClient),
+        "grains3" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, BenchLimits.ThreePerClient),
+        "grainsfarm" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, BenchLimits.HourPerFarm),
+        "grains1" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, BenchLimits.OnePerClient),
         "redis3" => new RedisMode(settings),
         _ => throw new ArgumentException(
-            $"Unknown --mode '{settings.Mode}'; expected none, aspnet, memory3, grains3, grains1 or redis3.", nameof(settings)),
+            $"Unknown --mode '{settings.Mode}'; expected none, aspnet, memory3, grains3, grainsfarm, grains1 or redis3.", nameof(settings)),
     };
 
     private sealed class NoLimiterMode : BenchMode;
@@ -69,8 +77,25 @@ internal static class BenchModes
                 }));
     }
 
-    private sealed class OrleansRateLimitMode(BenchSettings settings, RateLimitBackend backend, bool threeLimits) : BenchMode
+    private enum BenchLimits
     {
+        /// <summary>The endpoint's limit per hour, per client.</summary>
+        OnePerClient,
+
+        /// <summary>Per client: an application limit per hour, a default limit per minute, the endpoint's limit per second.</summary>
+        ThreePerClient,
+
+        /// <summary>As <see cref="ThreePerClient"/>, but the limit per hour counts every client under one key.</summary>
+        HourPerFarm,
+    }
+
+    private sealed class OrleansRateLimitMode(BenchSettings settings, RateLimitBackend backend, BenchLimits limits) : BenchMode
+    {
+        /// <summary>The key of the farm-wide limit, and its scope.</summary>
+        public const string FarmKey = "farm";
+
+        public override bool UsesLibrary => true;
+
         public override void ConfigureServices(WebApplicationBuilder builder)
         {
             if (backend == RateLimitBackend.Orleans)
@@ -89,9 +114,13 @@ internal static class BenchModes
                 {
                     options.GrainCallTimeout = timeout;
                 }
-                if (threeLimits)
+                if (limits == BenchLimits.ThreePerClient)
                 {
                     options.ApplicationLimits.Add(settings.Limit("hour"));
+                }
+
+                if (limits != BenchLimits.OnePerClient)
+                {
                     options.DefaultLimits.Add(settings.Limit("minute"));
                 }
             });
@@ -101,13 +130,21 @@ internal static class BenchModes
 
         public override void ConfigureEndpoint(RouteHandlerBuilder endpoint)
         {
-            if (threeLimits)
+            switch (limits)
             {
-                endpoint.RateLimit(settings.Limit("second"), limit => limit.OverrideDefaults(false));
-            }
-            else
-            {
-                endpoint.RateLimit(settings.Limit("hour"));
+                case BenchLimits.OnePerClient:
+                    endpoint.RateLimit(settings.Limit("hour"));
+                    break;
+                case BenchLimits.ThreePerClient:
+                    endpoint.RateLimit(settings.Limit("second"), limit => limit.OverrideDefaults(false));
+                    break;
+                default:
+                    // The options have no key selector per list of limits, so the farm-wide hourly limit is a shared endpoint
+                    // limit (counted under its scope alone, as an application limit is under "global") with a constant key.
+                    endpoint.RateLimit(settings.Limit("second"), limit => limit.OverrideDefaults(false));
+                    endpoint.SharedRateLimit(
+                        settings.Limit("hour"), FarmKey, limit => limit.KeySelector(static _ => FarmKey).OverrideDefaults(false));
+                    break;
             }
         }
     }

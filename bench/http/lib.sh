@@ -1,4 +1,4 @@
-# Shared by run.sh, check.sh and profile.sh (sourced, from the repository root). Everything listens on 127.0.0.1 only.
+# Shared by run.sh, check.sh, overload.sh and profile.sh (sourced, from the repository root). Everything listens on 127.0.0.1 only.
 # Sets: work (a temporary directory, removed at exit unless keep_work is set), dll, server (pid of the bench server),
 # redis_pid, redis_port, load_pid (a background load, stopped at exit).
 
@@ -95,7 +95,39 @@ stop_server() {
 }
 
 # wrk_run population run-id seconds port connections [--latency]: one bounded wrk run with bench/http/clients.lua.
+# COUNT_STATUS=1 (in the environment) adds a line "status: 2xx: N ... 5xx: N other: N" to wrk's output.
 wrk_run() {
-  CLIENTS="$1" RUN_ID="$2" KNOWN_CLIENTS="${KNOWN_CLIENTS:-1000}" timeout $(($3 + 30)) \
+  CLIENTS="$1" RUN_ID="$2" KNOWN_CLIENTS="${KNOWN_CLIENTS:-1000}" COUNT_STATUS="${COUNT_STATUS:-}" timeout $(($3 + 30)) \
     wrk -t2 -c"$5" -d"$3s" ${6:-} -s bench/http/clients.lua "http://127.0.0.1:$4/"
+}
+
+# status_count class wrk-output: the count of one class (2xx, 3xx, 4xx, 429, 5xx, other) from the COUNT_STATUS line; empty
+# when the line is missing.
+status_count() {
+  awk -v class="$1:" '$1 == "status:" { for (i = 2; i < NF; i++) if ($i == class) print $(i + 1) }' <<<"$2"
+}
+
+# read_counters port: "ownerCalls ownerCallFailures requests" from the bench server's GET /bench/counters (the modes that
+# use this library; see BenchCounters.cs), or nothing when the server does not serve it.
+read_counters() {
+  local json
+  json=$(curl -sf --max-time 5 "http://127.0.0.1:$1/bench/counters") || return 0
+  awk -v json="$json" 'BEGIN {
+    n = split("ownerCalls ownerCallFailures requests", names, " ")
+    for (i = 1; i <= n; i++) {
+      value = "-"
+      if (match(json, "\"" names[i] "\":[0-9]+")) { value = substr(json, RSTART, RLENGTH); sub(/^.*:/, "", value) }
+      printf "%s%s", value, (i < n ? " " : "\n")
+    }
+  }'
+}
+
+# one_per count total: "1 per X" (X = total / count), "none" when count is 0, "-" when total is 0 or either is unknown.
+one_per() {
+  awk -v c="$1" -v t="$2" 'BEGIN {
+    if (c !~ /^[0-9]+$/ || t !~ /^[0-9]+$/ || t == 0) print "-"
+    else if (c == 0) print "none"
+    else if (t / c < 10) printf "1 per %.2f\n", t / c
+    else printf "1 per %.0f\n", t / c
+  }'
 }
