@@ -7,7 +7,7 @@ namespace Orleans.RateLimit.AspNetCore;
 /// </summary>
 public enum RateLimitLeasing
 {
-    /// <summary>A window is leased once this node decides it often (8 times within a second), and no sooner.</summary>
+    /// <summary>A window is leased once this node decides it often (4 times within a second), and no sooner.</summary>
     Auto,
 
     /// <summary>Every window of the limit is leased from its first decision on this node.</summary>

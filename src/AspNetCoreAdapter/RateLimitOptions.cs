@@ -120,7 +120,7 @@ public sealed class RateLimitOptions
 
     /// <summary>
     /// Whether limits without a leasing mode of their own decide hot windows from budgets leased to this node, without a
-    /// call per request. Default <see cref="RateLimitLeasing.Auto"/>: a window is leased once this node decides it 8 times
+    /// call per request. Default <see cref="RateLimitLeasing.Auto"/>: a window is leased once this node decides it 4 times
     /// within a second. The Orleans backend only; the memory backend decides everything in process anyway.
     /// </summary>
     public RateLimitLeasing Leasing { get; set; } = RateLimitLeasing.Auto;

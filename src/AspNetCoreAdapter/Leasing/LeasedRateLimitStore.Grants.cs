@@ -27,7 +27,10 @@ internal sealed partial class LeasedRateLimitStore
         }
     }
 
-    /// <summary>Drops budgets that have gone idle or whose period has ended, and gives back what they hold.</summary>
+    /// <summary>
+    /// Drops budgets that have gone idle and gives back what they hold; empties budgets whose period has ended, keeping
+    /// them while they are used, so that the window's next period is asked for at once.
+    /// </summary>
     internal void Sweep()
     {
         var ticks = _time.GetUtcNow().UtcTicks;
@@ -36,18 +39,28 @@ internal sealed partial class LeasedRateLimitStore
         {
             lock (lease)
             {
-                var ended = ticks >= lease.PeriodEndTicks;
-                if (lease.Refilling || (!ended && ticks - lease.LastUsedTicks < IdleAfter.Ticks))
+                if (lease.Refilling)
                 {
                     continue;
                 }
 
-                Drop(id, lease);
+                var ended = ticks >= lease.PeriodEndTicks;
+                var idle = ticks - lease.LastUsedTicks >= IdleAfter.Ticks;
+                if (idle)
+                {
+                    Drop(id, lease);
+                }
+
+                if (!ended && !idle)
+                {
+                    continue;
+                }
 
                 // A fixed window's units die with its period; a sliding-window counter's still weigh on the next period.
-                if (lease.Left > 0 && (!ended || lease.Origin.Window.Strategy == RateLimitStrategy.SlidingWindowCounter))
+                var leftover = lease.TakeUnused();
+                if (leftover.Units > 0 && (!ended || lease.Origin.Window.Strategy == RateLimitStrategy.SlidingWindowCounter))
                 {
-                    (unused ??= []).Add(lease.TakeUnused());
+                    (unused ??= []).Add(leftover);
                 }
             }
         }

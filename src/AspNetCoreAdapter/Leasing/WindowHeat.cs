@@ -7,13 +7,13 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <remarks>
 /// Cold windows, such as a flood of clients never seen again, cost nothing to track: no entry is made for them. Counts can
 /// only be overestimated, when windows share both counters, which then promotes a cold window early: it gets a small
-/// budget that goes back to its owner once it idles. With 32,768 counters per row, 80,000 cold decisions a second put 2.4
-/// in a counter on average, and the chance that both of a window's counters reach 8 is about one in 70,000. Increments are
-/// not atomic: a lost one only delays a promotion.
+/// budget that goes back to its owner once it idles. With 65,536 counters per row (512 KB in all), 80,000 cold decisions a
+/// second put 1.2 in a counter on average, and the chance that both of a window's counters reach 4 is about one in 900.
+/// Increments are not atomic: a lost one only delays a promotion.
 /// </remarks>
 internal sealed class WindowHeat
 {
-    private const int RowBits = 15;
+    private const int RowBits = 16;
     private const int RowSize = 1 << RowBits;
     private const int RowMask = RowSize - 1;
 

@@ -86,7 +86,12 @@ internal sealed class WindowLease(WindowCheck origin)
         LastTakenSequence = grant.Sequence;
         if (grant.PeriodStartTicks != PeriodStartTicks)
         {
-            unused = new UnusedUnits(this, Left, PeriodStartTicks);
+            // A fixed window's units die with their period; a sliding-window counter's still weigh on the next one.
+            if (Origin.Window.Strategy == RateLimitStrategy.SlidingWindowCounter)
+            {
+                unused = new UnusedUnits(this, Left, PeriodStartTicks);
+            }
+
             Left = 0;
             PeriodStartTicks = grant.PeriodStartTicks;
             PeriodEndTicks = grant.PeriodEndTicks;
