@@ -265,23 +265,16 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
 
         var grant = outcome.Decision.Lease;
         var id = new WindowRef(check.Window);
-        WindowLease? lease;
-        if (grant.IsEmpty || grant.Sequence != check.LeaseSequence)
-        {
-            if (_leases.TryGetValue(id, out lease))
-            {
-                lock (lease)
-                {
-                    lease.Take(check.LeaseSequence, grant, outcome.Decision.Stats, ticks, out _);
-                }
-            }
-
-            return;
-        }
-
         while (true)
         {
-            lease = _leases.GetOrAdd(id, static (_, origin) => new WindowLease(origin), check);
+            var lease = grant.IsEmpty
+                ? _leases.GetValueOrDefault(id)
+                : _leases.GetOrAdd(id, static (_, origin) => new WindowLease(origin), check);
+            if (lease is null)
+            {
+                return;
+            }
+
             bool taken;
             UnusedUnits unused;
             lock (lease)
@@ -292,7 +285,7 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
                 }
 
                 taken = lease.Take(check.LeaseSequence, grant, outcome.Decision.Stats, ticks, out unused);
-                if (taken)
+                if (lease.Holds(grant))
                 {
                     outcome = StoreOutcome.Decided(outcome.Decision with { Stats = lease.View().Stats }, outcome.Path);
                 }

@@ -46,8 +46,11 @@ internal sealed class WindowLease(WindowCheck origin)
     /// <summary>This node's view of the window: what the owner had left at the last grant, plus what the lease still holds.</summary>
     public WindowDecision View() => new(true, new WindowStats(OwnerRemaining + Left, ResetAt));
 
-    /// <summary>The number of the latest grant taken: an answer repeated for the same request is not taken twice.</summary>
-    public long LastTakenSequence { get; private set; }
+    // The numbers of the latest grants taken. Only a number asked again while unanswered can be answered twice, and no more
+    // requests than callers run at once; answers to different numbers may arrive in any order and are all taken.
+    private readonly long[] _taken = new long[16];
+    private int _nextTaken;
+    private long _ownerVersion = long.MinValue;
 
     /// <summary>The number to ask for a grant under: the unanswered one again, if there is one.</summary>
     public long AskSequence(Func<long> next)
@@ -61,15 +64,16 @@ internal sealed class WindowLease(WindowCheck origin)
     }
 
     /// <summary>
-    /// Takes a grant, in place of whatever is left of an earlier period's. A grant older than one already taken, or for a
-    /// period that has ended, is not taken: its units stay spent at the owner, which never admits more than the limit.
+    /// Takes an owner's answer to a request for a grant: its units, in place of whatever is left of an earlier period's,
+    /// and what the owner has left. A grant already taken (the answer to a request asked again), or for a period that has
+    /// ended, brings no units.
     /// </summary>
     /// <param name="askedSequence">The number the grant was asked for under: that request has its answer.</param>
     /// <param name="grant">The grant.</param>
     /// <param name="ownerStats">The window at the owner after the grant.</param>
     /// <param name="ticks">Now.</param>
     /// <param name="unused">What was left of an earlier period, to give back to the owner.</param>
-    /// <returns>Whether the grant was taken.</returns>
+    /// <returns>Whether the grant's units were taken.</returns>
     public bool Take(long askedSequence, in LeaseGrant grant, in WindowStats ownerStats, long ticks, out UnusedUnits unused)
     {
         unused = default;
@@ -78,14 +82,19 @@ internal sealed class WindowLease(WindowCheck origin)
             UnansweredSequence = 0;
         }
 
-        if (grant.IsEmpty || grant.Sequence != askedSequence || grant.PeriodEndTicks <= ticks || grant.Sequence <= LastTakenSequence)
+        if (grant.Sequence != askedSequence || grant.PeriodEndTicks <= ticks)
         {
             return false;
         }
 
-        LastTakenSequence = grant.Sequence;
+        var fresh = !grant.IsEmpty && Array.IndexOf(_taken, grant.Sequence) < 0;
         if (grant.PeriodStartTicks != PeriodStartTicks)
         {
+            if (!fresh)
+            {
+                return false;
+            }
+
             // A fixed window's units die with their period; a sliding-window counter's still weigh on the next one.
             if (Origin.Window.Strategy == RateLimitStrategy.SlidingWindowCounter)
             {
@@ -95,15 +104,31 @@ internal sealed class WindowLease(WindowCheck origin)
             Left = 0;
             PeriodStartTicks = grant.PeriodStartTicks;
             PeriodEndTicks = grant.PeriodEndTicks;
+            _ownerVersion = long.MinValue;
         }
 
+        if (grant.WindowVersion >= _ownerVersion)
+        {
+            _ownerVersion = grant.WindowVersion;
+            OwnerRemaining = ownerStats.Remaining;
+            ResetAt = ownerStats.ResetAt;
+        }
+
+        if (!fresh)
+        {
+            return false;
+        }
+
+        _taken[_nextTaken] = grant.Sequence;
+        _nextTaken = (_nextTaken + 1) % _taken.Length;
         Left += grant.Units;
         LastGrant = grant.Units;
-        OwnerRemaining = ownerStats.Remaining;
-        ResetAt = ownerStats.ResetAt;
         LastUsedTicks = ticks;
         return true;
     }
+
+    /// <summary>Whether the lease holds the period <paramref name="grant"/> names.</summary>
+    public bool Holds(in LeaseGrant grant) => !Removed && grant.PeriodStartTicks == PeriodStartTicks && grant.PeriodEndTicks == PeriodEndTicks;
 
     /// <summary>Takes everything left, for giving it back: the lease holds nothing afterwards.</summary>
     public UnusedUnits TakeUnused()

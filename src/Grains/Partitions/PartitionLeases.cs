@@ -64,7 +64,7 @@ internal sealed class PartitionLeases
         state.Sequence = sequence;
         state.LastGrant = new LeaseGrant(taken.Units, sequence, taken.PeriodStartTicks, taken.PeriodEndTicks);
         state.LastGrantTicks = ticks;
-        if (!taken.Equals(WindowGrant.None))
+        if (taken.Units > 0)
         {
             state.PeriodEndTicks = taken.PeriodEndTicks;
         }

@@ -181,7 +181,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
         var allowed = window.Hit(now, call.Cost);
         var grant = allowed ? _leases.Grant(holder, call.Window, window, call.LeaseSequence, now) : default;
         _persistence?.Touched(call.Window, now);
-        return new WindowDecision(allowed, window.Stats(now)) { Lease = grant };
+        return new WindowDecision(allowed, window.Stats(now)) { Lease = grant with { WindowVersion = window.Version } };
     }
 
     /// <summary>A refill: a grant from a window that is running; a window nobody has opened is not opened by it.</summary>
@@ -199,7 +199,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
             _persistence?.Touched(call.Window, now);
         }
 
-        return new WindowDecision(true, window.Stats(now)) { Lease = grant };
+        return new WindowDecision(true, window.Stats(now)) { Lease = grant with { WindowVersion = window.Version } };
     }
 
     private WindowDecision Release(Guid holder, in WindowCall call, DateTimeOffset now)

@@ -101,15 +101,18 @@ public sealed class FixedWindow : RateLimitWindow, ILeasableWindow
     /// <inheritdoc />
     public WindowGrant Grant(DateTimeOffset now, long units)
     {
-        var ticks = now.UtcTicks;
-        var taken = IsActive(ticks) ? Math.Clamp(Limit.Amount - _count, 0, Math.Max(0, units)) : 0;
-        if (taken == 0)
+        if (!IsActive(now.UtcTicks))
         {
             return WindowGrant.None;
         }
 
-        _count += taken;
-        Changed();
+        var taken = Math.Clamp(Limit.Amount - _count, 0, Math.Max(0, units));
+        if (taken > 0)
+        {
+            _count += taken;
+            Changed();
+        }
+
         return new WindowGrant(taken, _start, _start + PeriodTicks);
     }
 

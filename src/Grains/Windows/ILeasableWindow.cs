@@ -10,7 +10,8 @@ public interface ILeasableWindow
 {
     /// <summary>
     /// Takes up to <paramref name="units"/> of what the current period still allows at <paramref name="now"/>, counting them
-    /// as spent. Grants nothing when no period is running, so that a grant never opens a window no request has opened.
+    /// as spent. Grants nothing when no period is running, so that a grant never opens a window no request has opened; when
+    /// one is running, the grant names it even if it holds no units.
     /// </summary>
     WindowGrant Grant(DateTimeOffset now, long units);
 
@@ -23,10 +24,10 @@ public interface ILeasableWindow
 
 /// <summary>Units taken from a window's current period, and the period they belong to.</summary>
 /// <param name="Units">How many units were taken; 0 when none could be.</param>
-/// <param name="PeriodStartTicks">When the period began (UTC ticks).</param>
+/// <param name="PeriodStartTicks">When the period began (UTC ticks); 0 when no period is running.</param>
 /// <param name="PeriodEndTicks">When the period ends (UTC ticks): after it the units count for nothing.</param>
 public readonly record struct WindowGrant(long Units, long PeriodStartTicks, long PeriodEndTicks)
 {
-    /// <summary>Nothing granted.</summary>
+    /// <summary>Nothing granted, and no period running.</summary>
     public static WindowGrant None => default;
 }

@@ -162,13 +162,12 @@ public sealed class SlidingWindowCounter : RateLimitWindow, ILeasableWindow
         }
 
         var taken = Math.Clamp(Limit.Amount - WeightedCount(state, ticks), 0, Math.Max(0, units));
-        if (taken == 0)
+        if (taken > 0)
         {
-            return WindowGrant.None;
+            (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, state.Current + taken);
+            Changed();
         }
 
-        (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, state.Current + taken);
-        Changed();
         return new WindowGrant(taken, state.CurrentStart, state.CurrentStart + PeriodTicks);
     }
 
