@@ -37,7 +37,8 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         _primary = primary;
         _ping = ping;
         _memory = memory;
-        _circuit = circuit;
+        // The circuit opens by the options' rule, whatever rule it was built with.
+        _circuit = circuit?.OpeningAfter(options.CircuitBreakerThreshold, options.CircuitBreakerDuration);
         _timeout = options.GrainCallTimeout;
         _time = time;
         _metrics = metrics;
@@ -118,18 +119,26 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 }
 
                 var decided = await _primary.DecideAsync(checks[start..end], outcomes[start..end]).ConfigureAwait(false);
-                for (var i = start; i < start + decided; i++)
+                var settled = -1;
+                for (var i = start; i < start + decided && settled < 0; i++)
                 {
                     ReplaceFailure(checks.Span[i], ref outcomes.Span[i], ref walk);
                     if (Settle(checks.Span[i], outcomes.Span[i], ref walk))
                     {
-                        return i + 1;
+                        settled = i;
                     }
                 }
 
+                // A refusal is an answer too: under load many successful calls end in one, and each must break a run of
+                // failures, or a cluster that answers with 429s while one silo is lost would look dead.
                 if (!walk.Failed)
                 {
                     _circuit.Succeeded();
+                }
+
+                if (settled >= 0)
+                {
+                    return settled + 1;
                 }
 
                 if (decided < end - start)
