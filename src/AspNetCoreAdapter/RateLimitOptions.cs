@@ -90,10 +90,12 @@ public sealed class RateLimitOptions
     /// <summary>
     /// Whether windows are counted in this process while the cluster can't be reached, with the limits they would have had
     /// (Flask-Limiter's <c>in_memory_fallback_enabled</c>). Giving <see cref="InMemoryFallback"/> limits enables it too.
-    /// Default <see langword="false"/>: an unreachable cluster fails requests with 500, or lets them through with
-    /// <see cref="SwallowErrors"/>.
+    /// Default <see langword="true"/>, unlike Flask-Limiter: a grain call that fails or outlasts <see cref="GrainCallTimeout"/>
+    /// (50 ms) is an overload as often as an outage, and an overloaded cluster must not turn requests into 500s; so with the
+    /// default <see cref="FailureMode"/> such a request is decided in memory. <see langword="false"/> gives the original's
+    /// behaviour: limits that fall back to memory fail the request with 500, or let it through with <see cref="SwallowErrors"/>.
     /// </summary>
-    public bool InMemoryFallbackEnabled { get; set; }
+    public bool InMemoryFallbackEnabled { get; set; } = true;
 
     /// <summary>
     /// Limits that replace the application, default, group and endpoint limits while the cluster can't be reached, counted in
@@ -106,17 +108,37 @@ public sealed class RateLimitOptions
     public RateLimitFailureMode FailureMode { get; set; } = RateLimitFailureMode.FallbackToMemory;
 
     /// <summary>
-    /// How long a request waits for its windows' owner before its limits are decided by their failure mode. Default 50 ms. After
-    /// <see cref="CircuitBreakerThreshold"/> failed calls in a row the circuit opens. While the circuit is open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then
-    /// from 1 second again, closes it once the cluster answers.
+    /// How long a request waits for its windows' owner before its limits are decided by their failure mode. Default 50 ms.
+    /// When calls keep failing for <see cref="CircuitBreakerDuration"/> the circuit opens (see there). While the circuit is
+    /// open no grain is called; a probe, after 1, 2, 4, 8, 16 and 32 seconds and then from 1 second again, closes it once the
+    /// cluster answers.
     /// </summary>
     public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// How many grain calls in a row must fail or time out before the circuit opens. Default 3: one slow call on a busy
-    /// machine is decided by its limit's failure mode alone, a cluster that is down stops being called after three.
+    /// How many grain calls must have failed or timed out, with none succeeding in between, before the circuit opens; the run
+    /// must also have lasted <see cref="CircuitBreakerDuration"/>. Default 3: a single failed call on a quiet node never
+    /// opens it.
     /// </summary>
     public int CircuitBreakerThreshold { get; set; } = 3;
+
+    /// <summary>
+    /// How long grain calls must have kept failing, with none succeeding in between, before the circuit opens (and at least
+    /// <see cref="CircuitBreakerThreshold"/> of them failed). Default 1 second: under load a pause of the cluster or of this
+    /// process (a garbage collection, a starved thread pool) fails a burst of calls within milliseconds while the calls
+    /// around it succeed; each of them is decided by its failure mode, and the circuit stays closed instead of flapping. An
+    /// open circuit stays open until its first probe, a second later at the earliest, so opening on a shorter failure would
+    /// cost more than the failure did. A dead cluster opens it at the first failed call after this long, however little
+    /// traffic there is; while calls hang, the requests of that second each wait <see cref="GrainCallTimeout"/>. Zero opens
+    /// it after <see cref="CircuitBreakerThreshold"/> failures in a row, whatever their timing. From zero to 1 minute.
+    /// </summary>
+    public TimeSpan CircuitBreakerDuration { get; set; } = DefaultCircuitBreakerDuration;
+
+    /// <summary>The default of <see cref="CircuitBreakerDuration"/>.</summary>
+    internal static readonly TimeSpan DefaultCircuitBreakerDuration = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest <see cref="CircuitBreakerDuration"/>: failing calls for longer than that is an outage by any measure.</summary>
+    internal static readonly TimeSpan MaxCircuitBreakerDuration = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// Whether limits without a leasing mode of their own decide hot windows from budgets leased to this node, without a

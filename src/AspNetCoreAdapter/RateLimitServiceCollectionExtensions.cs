@@ -81,6 +81,7 @@ public static class RateLimitServiceCollectionExtensions
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(probeTimeout, time),
             options.CircuitBreakerThreshold,
+            options.CircuitBreakerDuration,
             time,
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
             metrics,

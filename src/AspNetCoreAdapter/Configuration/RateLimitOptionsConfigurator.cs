@@ -46,6 +46,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
             case "CIRCUITBREAKERTHRESHOLD": options.CircuitBreakerThreshold = Count(setting); break;
+            case "CIRCUITBREAKERDURATION": options.CircuitBreakerDuration = NonNegativeDuration(setting); break;
             case "PARTITIONS": options.Partitions = Count(setting); break;
             default: throw Invalid(setting, "is not a rate-limit option");
         }
@@ -135,6 +136,11 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
         TimeSpan.TryParse(setting.Value, CultureInfo.InvariantCulture, out var duration) && duration > TimeSpan.Zero
             ? duration
             : throw Invalid(setting, "is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050");
+
+    private static TimeSpan NonNegativeDuration(IConfigurationSection setting) =>
+        TimeSpan.TryParse(setting.Value, CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero
+            ? span
+            : throw Invalid(setting, "is not a duration of zero or more; use hh:mm:ss.fff, e.g. 00:00:01");
 
     private static string Text(IConfigurationSection setting) =>
         string.IsNullOrWhiteSpace(setting.Value) ? throw Invalid(setting, "is empty") : setting.Value.Trim();

@@ -24,6 +24,10 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
         Require(failures, options.CircuitBreakerThreshold > 0, $"RateLimitOptions.CircuitBreakerThreshold ({options.CircuitBreakerThreshold}) must be 1 or more.");
         Require(
             failures,
+            options.CircuitBreakerDuration >= TimeSpan.Zero && options.CircuitBreakerDuration <= RateLimitOptions.MaxCircuitBreakerDuration,
+            $"RateLimitOptions.CircuitBreakerDuration ({options.CircuitBreakerDuration}) must be from zero to {RateLimitOptions.MaxCircuitBreakerDuration}.");
+        Require(
+            failures,
             options.Partitions is >= 1 and <= WindowPartition.MaxCount,
             $"RateLimitOptions.Partitions ({options.Partitions}) must be from 1 to {WindowPartition.MaxCount}.");
         Require(failures, options.KeySelector is not null, "RateLimitOptions.KeySelector is required.");

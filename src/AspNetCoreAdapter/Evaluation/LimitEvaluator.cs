@@ -17,6 +17,7 @@ internal sealed partial class LimitEvaluator(
     TimeProvider time,
     LimitTextCache texts,
     MetaBlockCache blocked,
+    RateLimitMetrics metrics,
     ILogger<LimitEvaluator> logger)
 {
     private readonly RateLimitOptions _options = options.Value;
@@ -24,7 +25,19 @@ internal sealed partial class LimitEvaluator(
 
     public ResilientRateLimitStore Storage => storage;
 
-    public async ValueTask<Breach?> EvaluateRequestAsync(HttpContext context, RateLimitRequestState state)
+    /// <summary>Decides a request for the middleware, and counts it in <c>orleans_ratelimit.requests</c> if anyone listens.</summary>
+    public ValueTask<Breach?> EvaluateRequestAsync(HttpContext context, RateLimitRequestState state) =>
+        metrics.RequestsEnabled ? EvaluateAndCountAsync(context, state) : EvaluateWithFallbackLimitsAsync(context, state);
+
+    private async ValueTask<Breach?> EvaluateAndCountAsync(HttpContext context, RateLimitRequestState state)
+    {
+        state.TracksDecisionPaths = true;
+        var breach = await EvaluateWithFallbackLimitsAsync(context, state).ConfigureAwait(false);
+        RecordRequest(state, breach);
+        return breach;
+    }
+
+    private async ValueTask<Breach?> EvaluateWithFallbackLimitsAsync(HttpContext context, RateLimitRequestState state)
     {
         if (storage.FallbackLimitsActive)
         {
@@ -116,6 +129,11 @@ internal sealed partial class LimitEvaluator(
     {
         var outcomes = new StoreOutcome[checks.Count];
         var decided = checks.Count == 0 ? 0 : await storage.DecideAsync(checks.Checks, outcomes).ConfigureAwait(false);
+        if (state.TracksDecisionPaths)
+        {
+            NoteDecisionPaths(state, outcomes.AsSpan(0, decided));
+        }
+
         var start = 0;
         for (var phase = 0; phase < checks.Phases; phase++)
         {

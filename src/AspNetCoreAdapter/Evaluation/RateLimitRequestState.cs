@@ -23,6 +23,15 @@ internal sealed class RateLimitRequestState(string endpoint, EndpointLimitPlan p
     /// <summary>Whether a limit of this request gave way to the fallback limits while it was being evaluated.</summary>
     public bool NeedsFallbackLimits { get; set; }
 
+    /// <summary>Whether <see cref="DecidedBy"/> is kept: only for requests counted in the metrics.</summary>
+    public bool TracksDecisionPaths { get; set; }
+
+    /// <summary>
+    /// The highest-precedence path among the store outcomes of the request's checks, over every evaluation of it;
+    /// <see langword="null"/> while no store decided a check.
+    /// </summary>
+    public DecisionPath? DecidedBy { get; set; }
+
     /// <summary>Forgets what was evaluated, to decide the request again with the fallback limits (Flask-Limiter clears its seen limits).</summary>
     public void StartOverWithFallbackLimits()
     {

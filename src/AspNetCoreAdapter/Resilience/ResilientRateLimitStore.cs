@@ -37,6 +37,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         _primary = primary;
         _ping = ping;
         _memory = memory;
+        // The circuit opens by the options' rule, whatever rule it was built with.
         _circuit = circuit;
         _timeout = options.GrainCallTimeout;
         _time = time;
@@ -118,18 +119,28 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 }
 
                 var decided = await _primary.DecideAsync(checks[start..end], outcomes[start..end]).ConfigureAwait(false);
-                for (var i = start; i < start + decided; i++)
+                var settled = -1;
+                for (var i = start; i < start + decided && settled < 0; i++)
                 {
+                    walk.Called |= outcomes.Span[i].Path == DecisionPath.OwnerCall;
                     ReplaceFailure(checks.Span[i], ref outcomes.Span[i], ref walk);
                     if (Settle(checks.Span[i], outcomes.Span[i], ref walk))
                     {
-                        return i + 1;
+                        settled = i;
                     }
                 }
 
-                if (!walk.Failed)
+                // A refusal is an answer too: under load many successful calls end in one, and each must break a run of
+                // failures, or a cluster that answers with 429s while one silo is lost would look dead. A decision from a
+                // leased budget is no answer from the cluster: it proves nothing about it.
+                if (walk.Called && !walk.Failed)
                 {
                     _circuit.Succeeded();
+                }
+
+                if (settled >= 0)
+                {
+                    return settled + 1;
                 }
 
                 if (decided < end - start)
@@ -200,19 +211,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
     /// Whether no check after this one is to be decided: a refusal that stops, a phase end after a refusal, a fallback, a
     /// failure.
     /// </summary>
-    private static bool Settle(in WindowCheck check, in StoreOutcome outcome, ref Walk walk)
-    {
-        switch (outcome.Kind)
-        {
-            case StoreOutcomeKind.Decided:
-                walk.AnyRefused |= !outcome.Decision.Allowed;
-                return check.Stops(outcome.Decision, walk.AnyRefused);
-            case StoreOutcomeKind.Skipped:
-                return WindowCall.StopsAfter(allowed: true, walk.AnyRefused, check.StopIfRefused, check.StopIfAnyRefused);
-            default:
-                return true;
-        }
-    }
+    private static bool Settle(in WindowCheck check, in StoreOutcome outcome, ref Walk walk) => outcome.EndsChecks(check, ref walk.AnyRefused);
 
     private StoreOutcome WithoutCluster(in WindowCheck check, Exception? failure)
     {
@@ -249,6 +248,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
     private struct Walk
     {
         public bool AnyRefused;
+        public bool Called;
         public bool Failed;
         public Exception? CountedFailure;
     }

@@ -20,14 +20,16 @@ public sealed class ClientModeApp : IAsyncDisposable
     private readonly int _siloPort;
     private readonly int _gatewayPort;
     private readonly string _cluster;
+    private readonly Action<ISiloBuilder>? _configureSilo;
     private readonly WebApplication _web;
     private IHost? _silo;
 
-    private ClientModeApp(int siloPort, int gatewayPort, string cluster, IHost silo, WebApplication web, TestLogSink logs)
+    private ClientModeApp(int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo, IHost silo, WebApplication web, TestLogSink logs)
     {
         _siloPort = siloPort;
         _gatewayPort = gatewayPort;
         _cluster = cluster;
+        _configureSilo = configureSilo;
         _silo = silo;
         _web = web;
         Logs = logs;
@@ -42,17 +44,37 @@ public sealed class ClientModeApp : IAsyncDisposable
 
     public TestLogSink Logs { get; }
 
+    /// <summary>The web node's services.</summary>
+    public IServiceProvider Services => _web.Services;
+
+    /// <summary>
+    /// A web node whose limiter is tuned for these tests (see <see cref="TuneForTests"/>), then configured by
+    /// <paramref name="configure"/>.
+    /// </summary>
     public static Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map)
     {
+        ArgumentNullException.ThrowIfNull(configure);
         ArgumentNullException.ThrowIfNull(map);
-        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], configure, map));
+        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], o =>
+        {
+            TuneForTests(o);
+            configure(o);
+        }, map, configureSilo: null));
     }
 
-    private static async Task<ClientModeApp> StartAsync(int siloPort, int gatewayPort, Action<RateLimitOptions> configure, Action<WebApplication> map)
+    /// <summary>A web node whose limiter has the options as shipped, and a silo configured by <paramref name="configureSilo"/>.</summary>
+    public static Task<ClientModeApp> StartWithDefaultOptionsAsync(Action<WebApplication> map, Action<ISiloBuilder>? configureSilo = null)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], _ => { }, map, configureSilo));
+    }
+
+    private static async Task<ClientModeApp> StartAsync(
+        int siloPort, int gatewayPort, Action<RateLimitOptions> configure, Action<WebApplication> map, Action<ISiloBuilder>? configureSilo)
     {
         var cluster = "client-mode-" + Guid.NewGuid().ToString("N");
         var logs = new TestLogSink();
-        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster);
+        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster, configureSilo);
         WebApplication? web = null;
         try
         {
@@ -60,7 +82,7 @@ public sealed class ClientModeApp : IAsyncDisposable
             web.UseOrleansRateLimiting();
             map(web);
             await web.StartAsync();
-            return new ClientModeApp(siloPort, gatewayPort, cluster, silo, web, logs);
+            return new ClientModeApp(siloPort, gatewayPort, cluster, configureSilo, silo, web, logs);
         }
         catch
         {
@@ -90,7 +112,7 @@ public sealed class ClientModeApp : IAsyncDisposable
             throw new InvalidOperationException("The silo is already running.");
         }
 
-        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster);
+        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster, _configureSilo);
     }
 
     public async ValueTask DisposeAsync()
@@ -124,17 +146,22 @@ public sealed class ClientModeApp : IAsyncDisposable
             // A restarted gateway is found again within a second instead of the default minute.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
         });
-        builder.Services.AddOrleansRateLimiting(o =>
-        {
-            // Tests run beside others on two cores: a 50 ms call can be slow for reasons that have nothing to do with the
-            // cluster. What these tests stop is the silo itself, and a stopped silo fails calls at once.
-            o.GrainCallTimeout = TimeSpan.FromMilliseconds(500);
-            configure(o);
-        });
+        builder.Services.AddOrleansRateLimiting(configure);
         return builder.Build();
     }
 
-    private static async Task<IHost> StartSiloAsync(int siloPort, int gatewayPort, string cluster)
+    private static void TuneForTests(RateLimitOptions options)
+    {
+        // Tests run beside others on two cores: a 50 ms call can be slow for reasons that have nothing to do with the
+        // cluster. What these tests stop is the silo itself, and a stopped silo fails calls at once.
+        options.GrainCallTimeout = TimeSpan.FromMilliseconds(500);
+
+        // These tests are about what the limiter does while the circuit is open, not about when it opens (that is
+        // StorageCircuitTests', on a fake clock): it opens at the third failure in a row, without a second of real time.
+        options.CircuitBreakerDuration = TimeSpan.Zero;
+    }
+
+    private static async Task<IHost> StartSiloAsync(int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -143,9 +170,11 @@ public sealed class ClientModeApp : IAsyncDisposable
         });
         builder.Logging.ClearProviders();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster)
-            .AddRateLimitGrains());
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster).AddRateLimitGrains();
+            configureSilo?.Invoke(silo);
+        });
         var host = builder.Build();
         try
         {

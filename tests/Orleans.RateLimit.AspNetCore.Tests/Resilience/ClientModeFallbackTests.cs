@@ -8,8 +8,9 @@ using Xunit.Abstractions;
 namespace Orleans.RateLimit.AspNetCore.Tests;
 
 /// <summary>
-/// A web node that is an Orleans client loses its only silo: each failure mode, the fallback with and without its own limits,
-/// the original's 500 and swallowed errors, and the switch back once the silo returns.
+/// A web node that is an Orleans client loses its only silo, or the silo turns slow: with the default options requests are
+/// limited in memory, never failed; each failure mode, the fallback with and without its own limits, the original's 500 and
+/// swallowed errors when the fallback is turned off, and the switch back once the silo returns.
 /// </summary>
 public sealed class ClientModeFallbackTests(ITestOutputHelper output)
 {
@@ -21,9 +22,36 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
     private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromSeconds(45);
 
     [Fact]
+    public async Task With_default_options_an_unreachable_cluster_is_limited_in_memory_not_failed()
+    {
+        await using var app = await ClientModeApp.StartWithDefaultOptionsAsync(MapLimited);
+        using var counts = new RequestCounts(app.Services);
+        await app.StopSiloAsync();
+
+        // Only a window counted in this process can refuse the fourth request: the silo is gone.
+        Assert.Equal("200 200 200 429", await StatusesAsync(app, "/limited", 4));
+        Assert.Contains("\"detail\":\"3 per 1 minute\"", await BodyAsync(app, "/limited"), StringComparison.Ordinal);
+        Assert.Equal(new Dictionary<string, long> { ["result=allowed path=fallback"] = 3, ["result=limited path=fallback"] = 2 }, counts.Totals);
+    }
+
+    [Fact]
+    public async Task With_default_options_a_slow_cluster_is_limited_in_memory_not_failed()
+    {
+        var slow = new SlowPartitions(TimeSpan.FromSeconds(1));
+        await using var app = await ClientModeApp.StartWithDefaultOptionsAsync(MapLimited, slow.AddTo);
+        using var counts = new RequestCounts(app.Services);
+        slow.Enabled = true;
+
+        // Every call outlasts the 50 ms GrainCallTimeout; an answer waited for would take a second, beyond the bound.
+        Assert.Equal("200 200 200 429", await StatusesAsync(app, "/limited", 4));
+        Assert.True(slow.Delayed >= 1, "No call reached a slow partition.");
+        Assert.Equal(new Dictionary<string, long> { ["result=allowed path=fallback"] = 3, ["result=limited path=fallback"] = 1 }, counts.Totals);
+    }
+
+    [Fact]
     public async Task Without_fallback_an_unreachable_cluster_answers_500_at_once()
     {
-        await using var app = await ClientModeApp.StartAsync(_ => { }, MapLimited);
+        await using var app = await ClientModeApp.StartAsync(o => o.InMemoryFallbackEnabled = false, MapLimited);
         Assert.Equal("200", await StatusesAsync(app, "/limited", 1));
 
         await app.StopSiloAsync();
@@ -35,7 +63,13 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
     [Fact]
     public async Task SwallowErrors_lets_requests_through_and_logs_the_error()
     {
-        await using var app = await ClientModeApp.StartAsync(o => o.SwallowErrors = true, MapLimited);
+        await using var app = await ClientModeApp.StartAsync(
+            o =>
+            {
+                o.InMemoryFallbackEnabled = false;
+                o.SwallowErrors = true;
+            },
+            MapLimited);
         await app.StopSiloAsync();
 
         Assert.Equal("200 200 200 200 200", await StatusesAsync(app, "/limited", 5));
@@ -173,6 +207,12 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
         }
 
         return string.Join(' ', statuses);
+    }
+
+    private static async Task<string> BodyAsync(ClientModeApp app, string path)
+    {
+        using var response = await app.Client.GetAsync(new Uri(path, UriKind.Relative));
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>

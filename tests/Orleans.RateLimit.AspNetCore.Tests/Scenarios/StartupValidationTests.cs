@@ -56,6 +56,14 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         "Configuration value RateLimit:GrainCallTimeout '00:00:00' is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050.")]
     [InlineData("RateLimit:CircuitBreakerThreshold", "0",
         "Configuration value RateLimit:CircuitBreakerThreshold '0' is not a count; use a whole number of 1 or more.")]
+    [InlineData("RateLimit:CircuitBreakerDuration", "1s",
+        "Configuration value RateLimit:CircuitBreakerDuration '1s' is not a duration of zero or more; use hh:mm:ss.fff, e.g. 00:00:01.")]
+    [InlineData("RateLimit:CircuitBreakerDuration", "-00:00:01",
+        "Configuration value RateLimit:CircuitBreakerDuration '-00:00:01' is not a duration of zero or more; use hh:mm:ss.fff, e.g. 00:00:01.")]
+    [InlineData("RateLimit:CircuitBreakerDuration", "00:05:00",
+        "RateLimitOptions.CircuitBreakerDuration (00:05:00) must be from zero to 00:01:00.")]
+    [InlineData("RateLimit:CircuitBreakerDurtion", "00:00:01",
+        "Configuration value RateLimit:CircuitBreakerDurtion '00:00:01' is not a rate-limit option.")]
     public async Task A_bad_configuration_value_fails_the_start_naming_its_path(string path, string value, string message)
     {
         var e = await StartFailsAsync(null, builder: b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [path] = value }));
@@ -71,6 +79,7 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         {
             o.GrainCallTimeout = TimeSpan.FromMinutes(1);
             o.CircuitBreakerThreshold = 0;
+            o.CircuitBreakerDuration = TimeSpan.FromMilliseconds(-1);
             o.FailureMode = (RateLimitFailureMode)7;
         });
 
@@ -80,6 +89,7 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
                 "RateLimitOptions.FailureMode (7) is not a failure mode.",
                 "RateLimitOptions.GrainCallTimeout (00:01:00) must be more than zero and at most 00:00:30.",
                 "RateLimitOptions.CircuitBreakerThreshold (0) must be 1 or more.",
+                "RateLimitOptions.CircuitBreakerDuration (-00:00:00.0010000) must be from zero to 00:01:00.",
             ],
             failures);
     }
@@ -92,20 +102,34 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
             a => a.MapGet("/t", () => "t"),
             b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["RateLimit:InMemoryFallbackEnabled"] = "true",
+                ["RateLimit:InMemoryFallbackEnabled"] = "false",
                 ["RateLimit:InMemoryFallback:0"] = "5/minute",
                 ["RateLimit:InMemoryFallback:1"] = "100/hour",
                 ["RateLimit:FailureMode"] = "FailClosed",
                 ["RateLimit:GrainCallTimeout"] = "00:00:00.120",
                 ["RateLimit:CircuitBreakerThreshold"] = "5",
+                ["RateLimit:CircuitBreakerDuration"] = "00:00:02.500",
             }));
 
         var options = app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
-        Assert.True(options.InMemoryFallbackEnabled);
+        Assert.False(options.InMemoryFallbackEnabled);
         Assert.Equal(["5 per 1 minute", "100 per 1 hour"], options.InMemoryFallback.SelectMany(v => v.Items).Select(i => i.ToString()));
         Assert.Equal(RateLimitFailureMode.FailClosed, options.FailureMode);
         Assert.Equal(TimeSpan.FromMilliseconds(120), options.GrainCallTimeout);
         Assert.Equal(5, options.CircuitBreakerThreshold);
+        Assert.Equal(TimeSpan.FromMilliseconds(2500), options.CircuitBreakerDuration);
+    }
+
+    [Fact]
+    public void By_default_an_unreachable_cluster_is_counted_in_memory_and_the_circuit_waits_for_a_second_of_failures()
+    {
+        var options = new RateLimitOptions();
+
+        Assert.True(options.InMemoryFallbackEnabled);
+        Assert.Equal(RateLimitFailureMode.FallbackToMemory, options.FailureMode);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), options.GrainCallTimeout);
+        Assert.Equal(3, options.CircuitBreakerThreshold);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.CircuitBreakerDuration);
     }
 
     [Fact]

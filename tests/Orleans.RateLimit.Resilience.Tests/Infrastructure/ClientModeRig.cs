@@ -144,7 +144,8 @@ internal sealed class ClientModeRig : IAsyncDisposable
             ["RateLimit:DefaultLimits"] = limit,
             ["RateLimit:KeyHeader"] = LoadGenerator.KeyHeader,
             ["RateLimit:HeadersEnabled"] = "true",
-            ["RateLimit:InMemoryFallbackEnabled"] = "true",
+
+            // Otherwise the options as shipped: the in-memory fallback on, the circuit opening after a second of failures.
             ["RateLimit:GrainCallTimeout"] = "00:00:00.050",
         };
         _web = WebNode.Build(settings, Logs, builder => builder.UseOrleansClient(client => client

@@ -52,7 +52,8 @@ internal sealed class EmbeddedNode : IAsyncDisposable
             ["RateLimit:DefaultLimits"] = limit,
             ["RateLimit:KeyHeader"] = LoadGenerator.KeyHeader,
             ["RateLimit:HeadersEnabled"] = "true",
-            ["RateLimit:InMemoryFallbackEnabled"] = "true",
+
+            // Otherwise the options as shipped: the in-memory fallback on, the circuit opening after a second of failures.
             ["RateLimit:GrainCallTimeout"] = "00:00:00.050",
         };
         foreach (var (key, value) in silo)

@@ -5,7 +5,8 @@ namespace Orleans.RateLimit.Resilience.Tests.Scenarios;
 
 /// <summary>
 /// A web node in client mode loses its gateway: the silo process stops (connections refused) or hangs (SIGSTOP: connections
-/// stay open, nothing answers). Requests must keep being answered quickly, limited in memory, and the grains must count
+/// stay open, nothing answers). Requests must keep being answered quickly, limited in memory; the circuit must open once
+/// calls have kept failing for a second (<c>RateLimit:CircuitBreakerDuration</c>), not before; and the grains must count
 /// again once the silo is back.
 /// </summary>
 public sealed class ClientModeOutageTests(ITestOutputHelper output)
@@ -19,6 +20,15 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
     private static readonly TimeSpan AnswerBound = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(40);
 
+    /// <summary>The default <c>RateLimit:CircuitBreakerDuration</c>, which the rig leaves as it is.</summary>
+    private static readonly TimeSpan CircuitBreakerDuration = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How late after <see cref="CircuitBreakerDuration"/> the circuit may open: it opens at the first failure after it, and
+    /// requests come every 100 ms (each waiting up to 62.5 ms for its call when the gateway hangs) on a busy machine.
+    /// </summary>
+    private static readonly TimeSpan OpeningSlack = TimeSpan.FromSeconds(1);
+
     [Fact]
     public async Task With_the_gateway_unreachable_requests_are_limited_in_memory_within_100_ms_and_grains_count_again_after_a_restart()
     {
@@ -28,8 +38,11 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
 
         await rig.Silo.StopAsync(TimeSpan.FromSeconds(30));
         var stoppedAt = rig.Clock.Elapsed;
+
+        // Refused calls fail at once: the burst is over well within a second, each of its requests limited in memory.
         var outage = await rig.Load.RunAsync(LoadPlan.Burst(["alice"], OutageRequests, 4, TimeSpan.FromSeconds(10)));
         AssertLimitedInMemory(rig, new LoadReport(outage), $"silo stopped at {Seconds(stoppedAt)}");
+        AssertOpenedOnSustainedFailure(rig, await SendUntilOpenedAsync(rig), stoppedAt);
 
         var traffic = SendUntilRecoveredAsync(rig);
         await rig.RestartSiloAsync();
@@ -51,12 +64,16 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
 
         await rig.Silo.PauseAsync();
         var pausedAt = rig.Clock.Elapsed;
-        var outage = await rig.Load.RunAsync(LoadPlan.Burst(["alice"], OutageRequests, 4, TimeSpan.FromSeconds(10)));
 
-        // Each request that waited for the call timeout left its hit queued in the paused silo, which carries it out when it
-        // resumes: a call the limiter stopped waiting for still completes (and its request was counted in memory too).
-        var leftBehind = rig.Metrics.CallTimeouts;
-        AssertLimitedInMemory(rig, new LoadReport(outage), $"silo paused (SIGSTOP) at {Seconds(pausedAt)}; {leftBehind} grain calls left behind");
+        // Until the circuit opens every request waits out the 50 ms call timeout, and leaves its hit queued in the paused
+        // silo, which carries it out when it resumes: a call the limiter stopped waiting for still completes (and its
+        // request was counted in memory too). Another key's requests open the circuit, so alice's burst leaves no more hits
+        // behind than the grain's window can take.
+        AssertOpenedOnSustainedFailure(rig, await SendUntilOpenedAsync(rig), pausedAt);
+        var timeoutsBefore = rig.Metrics.CallTimeouts;
+        var outage = await rig.Load.RunAsync(LoadPlan.Burst(["alice"], OutageRequests, 4, TimeSpan.FromSeconds(10)));
+        var leftBehind = rig.Metrics.CallTimeouts - timeoutsBefore;
+        AssertLimitedInMemory(rig, new LoadReport(outage), $"silo paused (SIGSTOP) at {Seconds(pausedAt)}; {leftBehind} grain calls of alice left behind");
 
         var traffic = SendUntilRecoveredAsync(rig);
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -98,7 +115,35 @@ public sealed class ClientModeOutageTests(ITestOutputHelper output)
         output.WriteLine(rig.PoolMonitor.DescribeStalls());
         Assert.True(outage.Unanswered == 0 && outage.ServerErrors == 0 && outage.Max < AnswerBound, outage.Failures(AnswerBound));
         Assert.Equal((Amount, OutageRequests - Amount), (outage.Admitted, outage.Rejected));
-        Assert.Single(rig.Logs.Circuit(CapturedLogs.FallingBack, rig.WarmedUpAt));
+        Assert.InRange(rig.Logs.Circuit(CapturedLogs.FallingBack, rig.WarmedUpAt).Count, 0, 1);
+    }
+
+    /// <summary>Sends a request of another key every 100 ms until the circuit opens, at most 5 s.</summary>
+    private static async Task<LoadReport> SendUntilOpenedAsync(ClientModeRig rig)
+    {
+        var outcomes = new List<RequestOutcome>();
+        var deadline = rig.Clock.Elapsed + TimeSpan.FromSeconds(5);
+        while (rig.Logs.Circuit(CapturedLogs.FallingBack, rig.WarmedUpAt).Count == 0 && rig.Clock.Elapsed < deadline)
+        {
+            outcomes.Add(await rig.Load.SendAsync("carol"));
+            await Task.Delay(100);
+        }
+
+        return new LoadReport(outcomes);
+    }
+
+    /// <summary>
+    /// The circuit opened once, when calls had kept failing for <see cref="CircuitBreakerDuration"/> since the fault, not
+    /// before and not much later; every request until then was answered in time, without a server error.
+    /// </summary>
+    private void AssertOpenedOnSustainedFailure(ClientModeRig rig, LoadReport traffic, TimeSpan faultAt)
+    {
+        output.WriteLine(traffic.Describe("traffic until the circuit opened (1 request / 100 ms)"));
+        output.WriteLine(rig.Metrics.Describe());
+        Assert.True(traffic.Unanswered == 0 && traffic.ServerErrors == 0 && traffic.Max < AnswerBound, traffic.Failures(AnswerBound));
+        var opened = Assert.Single(rig.Logs.Circuit(CapturedLogs.FallingBack, rig.WarmedUpAt));
+        output.WriteLine($"circuit opened at {Seconds(opened.At)}, {(opened.At - faultAt).TotalMilliseconds:0} ms after the fault");
+        Assert.InRange(opened.At, faultAt + CircuitBreakerDuration, faultAt + CircuitBreakerDuration + OpeningSlack);
     }
 
     /// <summary>Sends a request every 100 ms until the circuit closes, at most <see cref="RecoveryTimeout"/>.</summary>

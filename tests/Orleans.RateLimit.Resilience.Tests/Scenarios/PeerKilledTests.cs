@@ -90,7 +90,7 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
         output.WriteLine("slowest:" + Environment.NewLine + report.Slowest(3));
         output.WriteLine(threadPool.DescribeStalls(5));
         output.WriteLine(node.Metrics.Describe());
-        output.WriteLine($"circuit openings before the kill (one slow call is enough): {node.Logs.Circuit(CapturedLogs.FallingBack, node.WarmedUpAt).Count(r => r.At < killedAt)}");
+        output.WriteLine($"circuit openings before the kill (calls must keep failing for a second): {node.Logs.Circuit(CapturedLogs.FallingBack, node.WarmedUpAt).Count(r => r.At < killedAt)}");
         foreach (var record in node.Logs.Circuit(node.WarmedUpAt))
         {
             output.WriteLine("  " + record);
