@@ -27,7 +27,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var decision = await DecideOne(owner, Guid.NewGuid(), HitCall(window, sequence: 1));
 
         Assert.True(decision.Allowed);
-        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), decision.Lease);
+        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), Unversioned(decision.Lease));
 
         // The hit and the 8 granted units are both spent in the decision's stats and in the window.
         Assert.Equal(99_991, decision.Stats.Remaining);
@@ -48,7 +48,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         // 8 units used in 1 s: 4 s of that is 32.
         _clock.Advance(TimeSpan.FromSeconds(1));
         var second = await DecideOne(owner, holder, LeaseCall(window, sequence: 2));
-        Assert.Equal(new LeaseGrant(32, 2, start, start + Minute), second.Lease);
+        Assert.Equal(new LeaseGrant(32, 2, start, start + Minute), Unversioned(second.Lease));
         Assert.Equal(99_959, second.Stats.Remaining);
 
         // 32 in 2 s: 64.
@@ -67,7 +67,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         // 4096 in 12 s: floor(1365.33) = 1365.
         _clock.Advance(TimeSpan.FromSeconds(12));
         var slower = await DecideOne(owner, holder, LeaseCall(window, sequence: 6));
-        Assert.Equal(new LeaseGrant(1_365, 6, start, start + Minute), slower.Lease);
+        Assert.Equal(new LeaseGrant(1_365, 6, start, start + Minute), Unversioned(slower.Lease));
 
         // 1 hit + 8 + 32 + 64 + 512 + 4096 + 1365 = 6078 spent.
         Assert.Equal(93_922, slower.Stats.Remaining);
@@ -87,8 +87,8 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var first = await DecideOne(owner, holder, HitCall(window, sequence: 1));
         var repeated = await DecideOne(owner, holder, HitCall(window, sequence: 1));
 
-        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), first.Lease);
-        Assert.Equal(first.Lease, repeated.Lease);
+        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), Unversioned(first.Lease));
+        Assert.Equal(Unversioned(first.Lease), Unversioned(repeated.Lease));
         Assert.Equal(91, first.Stats.Remaining);
 
         // The repeated hit is a hit and counts; its grant is not taken a second time.
@@ -99,8 +99,8 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var refill = await DecideOne(owner, holder, LeaseCall(window, sequence: 2));
         var refillAgain = await DecideOne(owner, holder, LeaseCall(window, sequence: 2));
 
-        Assert.Equal(new LeaseGrant(22, 2, start, start + Minute), refill.Lease);
-        Assert.Equal(refill.Lease, refillAgain.Lease);
+        Assert.Equal(new LeaseGrant(22, 2, start, start + Minute), Unversioned(refill.Lease));
+        Assert.Equal(Unversioned(refill.Lease), Unversioned(refillAgain.Lease));
         Assert.Equal(68, refill.Stats.Remaining);
         Assert.Equal(68, refillAgain.Stats.Remaining);
         Assert.Equal(68, (await _cluster.FactoryOf(1).StatsAsync(window, partitions)).Remaining);
@@ -109,15 +109,15 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var staleRefill = await DecideOne(owner, holder, LeaseCall(window, sequence: 1));
         var staleHit = await DecideOne(owner, holder, HitCall(window, sequence: 1));
 
-        Assert.Equal(default(LeaseGrant), staleRefill.Lease);
+        Assert.Equal(default(LeaseGrant), Unversioned(staleRefill.Lease));
         Assert.Equal(68, staleRefill.Stats.Remaining);
         Assert.True(staleHit.Allowed);
-        Assert.Equal(default(LeaseGrant), staleHit.Lease);
+        Assert.Equal(default(LeaseGrant), Unversioned(staleHit.Lease));
         Assert.Equal(67, staleHit.Stats.Remaining);
 
         // A newer request is granted again: 67 / 4 = 16.
         var next = await DecideOne(owner, holder, LeaseCall(window, sequence: 3));
-        Assert.Equal(new LeaseGrant(16, 3, start, start + Minute), next.Lease);
+        Assert.Equal(new LeaseGrant(16, 3, start, start + Minute), Unversioned(next.Lease));
         Assert.Equal(51, next.Stats.Remaining);
     }
 
@@ -134,7 +134,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
 
         Assert.Equal(2, decisions.Length);
         Assert.All(decisions, d => Assert.True(d.Allowed));
-        Assert.All(decisions, d => Assert.Equal(default(LeaseGrant), d.Lease));
+        Assert.All(decisions, d => Assert.Equal(default(LeaseGrant), Unversioned(d.Lease)));
         Assert.All(decisions, d => Assert.Equal(100, d.Stats.Remaining));
         Assert.Equal(0, await owner.Count());
     }
@@ -164,16 +164,16 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
 
         // A: 9 remain after its hit, one node holds: 9 / 4 = 2 (below the first grant of 8).
         var first = await Step(a, HitCall(window, 1), units: 2, remaining: 7);
-        Assert.Equal(new LeaseGrant(2, 1, start, start + Minute), first.Lease);
+        Assert.Equal(new LeaseGrant(2, 1, start, start + Minute), Unversioned(first.Lease));
 
         // B: 6 remain after its hit, and A holds a grant: 6 / (4 × 2) = 0. The empty grant still answers B's request.
         var empty = await Step(b, HitCall(window, 1), units: 0, remaining: 6);
-        Assert.Equal(new LeaseGrant(0, 1, 0, 0), empty.Lease);
+        Assert.Equal(new LeaseGrant(0, 1, start, start + Minute), Unversioned(empty.Lease));
 
         // A refills a second later. B holds nothing, so only A counts: 6 / 4 = 1.
         _clock.Advance(TimeSpan.FromSeconds(1));
         var refill = await Step(a, LeaseCall(window, 2), units: 1, remaining: 5);
-        Assert.Equal(new LeaseGrant(1, 2, start, start + Minute), refill.Lease);
+        Assert.Equal(new LeaseGrant(1, 2, start, start + Minute), Unversioned(refill.Lease));
 
         // From here every decision is the owner's.
         await Step(b, HitCall(window, 2), units: 0, remaining: 4);
@@ -185,7 +185,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var refusedRefill = await Step(b, LeaseCall(window, 5), units: 0, remaining: 0);
 
         Assert.False(refused.Allowed);
-        Assert.Equal(default(LeaseGrant), refused.Lease);
+        Assert.Equal(default(LeaseGrant), Unversioned(refused.Lease));
         Assert.True(refusedRefill.Allowed);
         Assert.Equal(7, admitted);
         Assert.Equal(3, granted);
@@ -261,7 +261,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var release = await DecideOne(owner, a, ReleaseCall(released, units: 5, periodStartTicks: start));
 
         Assert.True(release.Allowed);
-        Assert.Equal(default(LeaseGrant), release.Lease);
+        Assert.Equal(default(LeaseGrant), Unversioned(release.Lease));
         Assert.Equal(87, release.Stats.Remaining);
         Assert.Equal(87, (await _cluster.FactoryOf(1).StatsAsync(released, partitions)).Remaining);
 
@@ -269,21 +269,18 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var withA = await DecideOne(controlOwner, b, LeaseCall(control, 2));
         var withoutA = await DecideOne(owner, b, LeaseCall(released, 2));
 
-        Assert.Equal(new LeaseGrant(10, 2, start, start + Minute), withA.Lease);
+        Assert.Equal(new LeaseGrant(10, 2, start, start + Minute), Unversioned(withA.Lease));
         Assert.Equal(72, withA.Stats.Remaining);
-        Assert.Equal(new LeaseGrant(21, 2, start, start + Minute), withoutA.Lease);
+        Assert.Equal(new LeaseGrant(21, 2, start, start + Minute), Unversioned(withoutA.Lease));
         Assert.Equal(66, withoutA.Stats.Remaining);
 
         // A asks again and holds again: 66 / (4 × 2) = 8, the 32 its rate calls for capped by its share.
         var again = await DecideOne(owner, a, LeaseCall(released, 2));
-        Assert.Equal(new LeaseGrant(8, 2, start, start + Minute), again.Lease);
+        Assert.Equal(new LeaseGrant(8, 2, start, start + Minute), Unversioned(again.Lease));
         Assert.Equal(58, again.Stats.Remaining);
     }
 
-    [Fact(Skip = "Bug in PartitionLeases.Release: it marks the node as holding no grant whatever period the returned units "
-        + "belong to, so a node that gives back the previous period's leftovers of a sliding counter after taking its next "
-        + "grant (as WindowLease.Take makes the adapter do) stops counting among the holders: the next node's refill is "
-        + "976 / 4 = 244, not 976 / (4 × 2) = 122.")]
+    [Fact]
     public async Task Returning_the_previous_periods_leftovers_keeps_a_node_that_holds_the_current_periods_grant_among_the_holders()
     {
         // A 5 s period, so the period rolls between two sweeps (every 10 s from the partition's first call): no sweep runs
@@ -310,7 +307,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         foreach (var (o, w) in new[] { (owner, window), (controlOwner, control) })
         {
             var hit = await DecideOne(o, a, HitCall(w, 2));
-            Assert.Equal(new LeaseGrant(6, 2, next, next + period), hit.Lease);
+            Assert.Equal(new LeaseGrant(6, 2, next, next + period), Unversioned(hit.Lease));
             Assert.Equal(975, hit.Stats.Remaining);
         }
 
@@ -328,8 +325,8 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var controlRefill = await DecideOne(controlOwner, b, LeaseCall(control, 3));
         var refill = await DecideOne(owner, b, LeaseCall(window, 3));
 
-        Assert.Equal(new LeaseGrant(968 / 8, 3, next, next + period), controlRefill.Lease);
-        Assert.Equal(new LeaseGrant(976 / 8, 3, next, next + period), refill.Lease);
+        Assert.Equal(new LeaseGrant(968 / 8, 3, next, next + period), Unversioned(controlRefill.Lease));
+        Assert.Equal(new LeaseGrant(976 / 8, 3, next, next + period), Unversioned(refill.Lease));
     }
 
     [Fact]
@@ -358,18 +355,17 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var emptyHolder = await owner.DecideFor(Guid.Empty, [HitCall(window, 4), LeaseCall(window, 5)]);
 
         Assert.Equal([true, true, true], plain.Select(d => d.Allowed));
-        Assert.All(plain.Concat(emptyHolder), d => Assert.Equal(default(LeaseGrant), d.Lease));
+        Assert.All(plain.Concat(emptyHolder), d => Assert.Equal(default(LeaseGrant), Unversioned(d.Lease)));
         Assert.Equal([99L, 99, 98], plain.Select(d => d.Stats.Remaining));
         Assert.Equal([97L, 97], emptyHolder.Select(d => d.Stats.Remaining));
 
         // The window does lease, to a node that names itself: 96 / 4 = 24, capped at the first grant.
         var node = await DecideOne(owner, Guid.NewGuid(), HitCall(window, 1));
-        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), node.Lease);
+        Assert.Equal(new LeaseGrant(8, 1, start, start + Minute), Unversioned(node.Lease));
         Assert.Equal(88, node.Stats.Remaining);
     }
 
-    [Fact(Skip = "Bug in WindowPartitionGrain.Release: a Release through the plain Decide (holder Guid.Empty, which is never "
-        + "granted anything) still gives units back to the window, so a full 10/minute window admits 10 more hits in the same period.")]
+    [Fact]
     public async Task Plain_decide_cannot_give_back_units_it_was_never_granted()
     {
         var window = TestWindows.Unique(RateLimitStrategy.FixedWindow, "10/minute");
@@ -397,7 +393,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
         var later = await DecideOne(owner, holder, LeaseCall(window, 4));
 
         Assert.Equal([true, true, true], decisions.Select(d => d.Allowed));
-        Assert.All(decisions.Append(later), d => Assert.Equal(default(LeaseGrant), d.Lease));
+        Assert.All(decisions.Append(later), d => Assert.Equal(default(LeaseGrant), Unversioned(d.Lease)));
         Assert.Equal([99L, 99, 98], decisions.Select(d => d.Stats.Remaining));
         Assert.Equal(98, later.Stats.Remaining);
     }
@@ -413,4 +409,7 @@ public sealed class LeaseGrantTests(TwoSiloCluster fixture) : IClassFixture<TwoS
 
     private static WindowCall ReleaseCall(RateLimitWindowKey window, int units, long periodStartTicks) =>
         new(new WindowRef(window), WindowOperation.Release, units, StopIfRefused: false, LeasePeriodStartTicks: periodStartTicks);
+
+    /// <summary>A grant without the window version it carries, which counts every change the test does not spell out.</summary>
+    private static LeaseGrant Unversioned(LeaseGrant grant) => grant with { WindowVersion = 0 };
 }

@@ -67,8 +67,9 @@ public sealed class WindowLeaseMathTests
         Assert.False(window.Test(T0.AddSeconds(5)));
         var version = window.Version;
 
-        Assert.Equal(WindowGrant.None, leasable.Grant(T0.AddSeconds(6), 1));
-        Assert.Equal(WindowGrant.None, leasable.Grant(T0.AddSeconds(6), 100));
+        // Nothing left: the grant names the running period and holds nothing.
+        Assert.Equal(new WindowGrant(0, T0.UtcTicks, T0.UtcTicks + Minute), leasable.Grant(T0.AddSeconds(6), 1));
+        Assert.Equal(new WindowGrant(0, T0.UtcTicks, T0.UtcTicks + Minute), leasable.Grant(T0.AddSeconds(6), 100));
         Assert.Equal(version, window.Version);
         Assert.Equal([new WindowBucket(T0.UtcTicks, 10)], window.Save());
     }
@@ -82,8 +83,8 @@ public sealed class WindowLeaseMathTests
         window.Hit(T0);
         var version = window.Version;
 
-        Assert.Equal(WindowGrant.None, leasable.Grant(T0, 0));
-        Assert.Equal(WindowGrant.None, leasable.Grant(T0, -5));
+        Assert.Equal(new WindowGrant(0, T0.UtcTicks, T0.UtcTicks + Minute), leasable.Grant(T0, 0));
+        Assert.Equal(new WindowGrant(0, T0.UtcTicks, T0.UtcTicks + Minute), leasable.Grant(T0, -5));
 
         Assert.Equal(9, window.Stats(T0).Remaining);
         Assert.Equal(version, window.Version);
@@ -348,7 +349,7 @@ public sealed class WindowLeaseMathTests
         leasable.Release(T0, 0, grant.PeriodStartTicks);
         leasable.Release(T0, -3, grant.PeriodStartTicks);
         leasable.Release(T0, 2, grant.PeriodStartTicks + Minute);
-        Assert.Equal(WindowGrant.None, leasable.Grant(T0, 0));
+        Assert.Equal(new WindowGrant(0, T0.UtcTicks, T0.UtcTicks + Minute), leasable.Grant(T0, 0));
         Assert.Equal(version + 2, window.Version);
 
         Assert.Equal(6, window.Stats(T0).Remaining);

@@ -66,30 +66,34 @@ internal sealed class PartitionLeases
         state.LastGrantTicks = ticks;
         if (taken.Units > 0)
         {
-            state.PeriodEndTicks = taken.PeriodEndTicks;
+            state.Granted(taken);
         }
 
         return state.LastGrant;
     }
 
-    /// <summary>Takes back units <paramref name="holder"/> did not use; it holds no grant of the window afterwards.</summary>
+    /// <summary>
+    /// Takes back units <paramref name="holder"/> did not use, as many as it was granted in that period at most: a node
+    /// gives back only what it holds. Once it has given back its current period's units it holds no grant of the window.
+    /// </summary>
     public void Release(Guid holder, WindowRef id, RateLimitWindow window, long units, long periodStartTicks, DateTimeOffset now)
     {
-        if (window is ILeasableWindow leasable)
+        if (window is ILeasableWindow leasable
+            && _windows.TryGetValue(id, out var holders)
+            && Find(holders, holder) is { } state
+            && state.TakeBack(units, periodStartTicks) is var returned and > 0)
         {
-            leasable.Release(now, units, periodStartTicks);
-        }
-
-        if (_windows.TryGetValue(id, out var holders) && Find(holders, holder) is { } state)
-        {
-            state.PeriodEndTicks = 0;
+            leasable.Release(now, returned, periodStartTicks);
         }
     }
 
     /// <summary>Forgets the grants of a window that is no longer held.</summary>
     public void Forget(WindowRef id) => _windows.Remove(id);
 
-    /// <summary>Forgets grants whose periods have ended; a repeated request for one of them gets nothing.</summary>
+    /// <summary>
+    /// Forgets nodes whose grants' periods have ended. A node forgotten starts afresh: a request it repeats is answered as a
+    /// new one, from what the window allows then.
+    /// </summary>
     public void Sweep(DateTimeOffset now)
     {
         var ticks = now.UtcTicks;
@@ -145,7 +149,7 @@ internal sealed class PartitionLeases
     /// <summary>About <see cref="GrantSpan"/> of use at the rate the node used its last grant.</summary>
     private static long SizeFor(Holder state, long ticks)
     {
-        if (state.LastGrantTicks == 0)
+        if (state.LastGrantTicks == 0 || state.LastGrant.Units == 0)
         {
             return FirstGrant;
         }
@@ -166,6 +170,48 @@ internal sealed class PartitionLeases
         public long LastGrantTicks { get; set; }
 
         /// <summary>When the period of the node's outstanding grant ends; 0 when it holds none.</summary>
-        public long PeriodEndTicks { get; set; }
+        public long PeriodEndTicks { get; private set; }
+
+        // What the node was granted, and has not given back, in the period of its latest grant and in the one before it
+        // (a sliding-window counter's units still weigh on the next period, and may come back then).
+        private (long Start, long Units) _current;
+        private (long Start, long Units) _previous;
+
+        public void Granted(WindowGrant grant)
+        {
+            if (grant.PeriodStartTicks != _current.Start)
+            {
+                _previous = _current;
+                _current = (grant.PeriodStartTicks, 0);
+            }
+
+            _current.Units += grant.Units;
+            PeriodEndTicks = grant.PeriodEndTicks;
+        }
+
+        /// <summary>Takes back up to <paramref name="units"/> of a period's grants.</summary>
+        /// <returns>How many it took back.</returns>
+        public long TakeBack(long units, long periodStartTicks)
+        {
+            long returned;
+            if (periodStartTicks == _current.Start)
+            {
+                // A node gives back its current period's units only as it drops its budget: it holds none afterwards.
+                returned = Math.Clamp(units, 0, _current.Units);
+                _current.Units -= returned;
+                PeriodEndTicks = 0;
+            }
+            else if (periodStartTicks == _previous.Start)
+            {
+                returned = Math.Clamp(units, 0, _previous.Units);
+                _previous.Units -= returned;
+            }
+            else
+            {
+                returned = 0;
+            }
+
+            return returned;
+        }
     }
 }

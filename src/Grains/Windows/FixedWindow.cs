@@ -119,7 +119,7 @@ public sealed class FixedWindow : RateLimitWindow, ILeasableWindow
     /// <inheritdoc />
     public void Release(DateTimeOffset now, long units, long periodStartTicks)
     {
-        if (units > 0 && IsActive(now.UtcTicks) && _start == periodStartTicks)
+        if (units > 0 && _count > 0 && IsActive(now.UtcTicks) && _start == periodStartTicks)
         {
             _count = Math.Max(0, _count - units);
             Changed();

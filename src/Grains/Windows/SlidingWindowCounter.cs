@@ -181,18 +181,22 @@ public sealed class SlidingWindowCounter : RateLimitWindow, ILeasableWindow
             return;
         }
 
+        var released = state;
         if (state.CurrentStart == periodStartTicks)
         {
-            state = state with { Current = Math.Max(0, state.Current - units) };
+            released = state with { Current = Math.Max(0, state.Current - units) };
         }
         else if (state.CurrentStart == periodStartTicks + PeriodTicks)
         {
-            state = state with { Previous = Math.Max(0, state.Previous - units) };
+            released = state with { Previous = Math.Max(0, state.Previous - units) };
         }
-        else
+
+        if (released == state)
         {
             return;
         }
+
+        state = released;
 
         (_currentStart, _previous, _current) = (state.CurrentStart, state.Previous, state.Current);
         Changed();
