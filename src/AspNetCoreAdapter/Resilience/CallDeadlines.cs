@@ -11,7 +11,8 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <remarks>
 /// Time this process stood still (a garbage collection, a starved thread pool: the timer ticks late by more than a tick) is
 /// not counted against a call: its answer may be waiting to be read, and failing it would blame the cluster for a pause of
-/// this process.
+/// this process. The timer only runs while some slot's calls may still be waiting: a node whose windows are all decided from
+/// leased budgets makes few calls, and a timer ticking four times a timeout for nothing costs it more CPU than its calls.
 /// </remarks>
 internal sealed class CallDeadlines : IDisposable
 {
@@ -20,7 +21,9 @@ internal sealed class CallDeadlines : IDisposable
     private readonly TimeProvider _time;
     private readonly long _slotLength;
     private readonly long _timeout;
+    private readonly TimeSpan _tick;
     private readonly ITimer _timer;
+    private bool _timerRunning;
     private Slot _current;
     private int _ticking;
     private long _lastTick;
@@ -34,9 +37,12 @@ internal sealed class CallDeadlines : IDisposable
         var slot = timeout / 4 < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : timeout / 4;
         _slotLength = ToTimestamp(slot);
         _timeout = ToTimestamp(timeout);
-        _lastTick = _time.GetTimestamp();
-        _current = Open(_lastTick);
-        _timer = WeakSweepTimer.Start(time, this, slot, static deadlines => deadlines.Tick());
+        _tick = slot;
+        _timer = WeakSweepTimer.Start(time, this, System.Threading.Timeout.InfiniteTimeSpan, static deadlines => deadlines.Tick());
+        lock (_gate)
+        {
+            _current = Open(_time.GetTimestamp());
+        }
     }
 
     public TimeSpan Timeout { get; }
@@ -67,10 +73,19 @@ internal sealed class CallDeadlines : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
+    /// <summary>Opens a slot for the calls starting now, and starts the timer if it was idle. Called under the lock.</summary>
     private Slot Open(long now)
     {
         var slot = new Slot(now, Volatile.Read(ref _stalled), new CancellationTokenSource());
         _slots.Enqueue(slot);
+        if (!_timerRunning)
+        {
+            // An idle timer is no stall: time is measured from its restart.
+            _timerRunning = true;
+            _lastTick = now;
+            _timer.Change(_tick, _tick);
+        }
+
         return slot;
     }
 
@@ -99,6 +114,18 @@ internal sealed class CallDeadlines : IDisposable
                 // Cancelling runs the callbacks of the calls still waiting, here on the timer's thread; they only complete
                 // their callers' tasks. The source has no timer of its own, so it needs no disposal.
                 oldest.Source.Cancel();
+            }
+
+            if (_slots.IsEmpty)
+            {
+                lock (_gate)
+                {
+                    if (_slots.IsEmpty)
+                    {
+                        _timerRunning = false;
+                        _timer.Change(System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+                    }
+                }
             }
         }
         finally
