@@ -44,6 +44,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "INMEMORYFALLBACKENABLED": options.InMemoryFallbackEnabled = Bool(setting); break;
             case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting); break;
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
+            case "LEASING": options.Leasing = Enum<RateLimitLeasing>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
             case "CIRCUITBREAKERTHRESHOLD": options.CircuitBreakerThreshold = Count(setting); break;
             case "CIRCUITBREAKERDURATION": options.CircuitBreakerDuration = NonNegativeDuration(setting); break;

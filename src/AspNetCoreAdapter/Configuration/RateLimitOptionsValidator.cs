@@ -17,6 +17,7 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
         Require(failures, System.Enum.IsDefined(options.RetryAfterFormat), $"RateLimitOptions.RetryAfterFormat ({options.RetryAfterFormat}) is not a format.");
         Require(failures, options.HeaderFields is > 0 and <= RateLimitHeaderFields.Both, $"RateLimitOptions.HeaderFields ({options.HeaderFields}) names no header fields.");
         Require(failures, System.Enum.IsDefined(options.FailureMode), $"RateLimitOptions.FailureMode ({options.FailureMode}) is not a failure mode.");
+        Require(failures, System.Enum.IsDefined(options.Leasing), $"RateLimitOptions.Leasing ({options.Leasing}) is not a leasing mode.");
         Require(
             failures,
             options.GrainCallTimeout > TimeSpan.Zero && options.GrainCallTimeout <= MaxGrainCallTimeout,

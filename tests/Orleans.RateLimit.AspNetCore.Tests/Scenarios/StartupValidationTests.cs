@@ -50,6 +50,8 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         "Configuration value RateLimit:InMemoryFallbackEnabled '1' is not true or false.")]
     [InlineData("RateLimit:FailureMode", "Ignore",
         "Configuration value RateLimit:FailureMode 'Ignore' is not one of FallbackToMemory, FailOpen, FailClosed.")]
+    [InlineData("RateLimit:Leasing", "Sometimes",
+        "Configuration value RateLimit:Leasing 'Sometimes' is not one of Auto, Always, Never.")]
     [InlineData("RateLimit:GrainCallTimeout", "50ms",
         "Configuration value RateLimit:GrainCallTimeout '50ms' is not a positive duration; use hh:mm:ss.fff, e.g. 00:00:00.050.")]
     [InlineData("RateLimit:GrainCallTimeout", "00:00:00",
@@ -81,12 +83,14 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
             o.CircuitBreakerThreshold = 0;
             o.CircuitBreakerDuration = TimeSpan.FromMilliseconds(-1);
             o.FailureMode = (RateLimitFailureMode)7;
+            o.Leasing = (RateLimitLeasing)5;
         });
 
         var failures = Assert.IsType<OptionsValidationException>(e).Failures.ToList();
         Assert.Equal(
             [
                 "RateLimitOptions.FailureMode (7) is not a failure mode.",
+                "RateLimitOptions.Leasing (5) is not a leasing mode.",
                 "RateLimitOptions.GrainCallTimeout (00:01:00) must be more than zero and at most 00:00:30.",
                 "RateLimitOptions.CircuitBreakerThreshold (0) must be 1 or more.",
                 "RateLimitOptions.CircuitBreakerDuration (-00:00:00.0010000) must be from zero to 00:01:00.",
@@ -109,6 +113,7 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
                 ["RateLimit:GrainCallTimeout"] = "00:00:00.120",
                 ["RateLimit:CircuitBreakerThreshold"] = "5",
                 ["RateLimit:CircuitBreakerDuration"] = "00:00:02.500",
+                ["RateLimit:Leasing"] = "never",
             }));
 
         var options = app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
@@ -118,6 +123,7 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         Assert.Equal(TimeSpan.FromMilliseconds(120), options.GrainCallTimeout);
         Assert.Equal(5, options.CircuitBreakerThreshold);
         Assert.Equal(TimeSpan.FromMilliseconds(2500), options.CircuitBreakerDuration);
+        Assert.Equal(RateLimitLeasing.Never, options.Leasing);
     }
 
     [Fact]
@@ -130,6 +136,7 @@ public sealed class StartupValidationTests() : AdapterTestBase(Backend.Memory)
         Assert.Equal(TimeSpan.FromMilliseconds(50), options.GrainCallTimeout);
         Assert.Equal(3, options.CircuitBreakerThreshold);
         Assert.Equal(TimeSpan.FromSeconds(1), options.CircuitBreakerDuration);
+        Assert.Equal(RateLimitLeasing.Auto, options.Leasing);
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class LeasedBudgetTests() : AdapterTestBase(Backend.Grains)
                 a.MapGet("/hot", () => "ok").RateLimit("10000/minute");
                 a.MapGet("/owner", () => "ok").RateLimit("10000/minute", l => l.Leasing(RateLimitLeasing.Never));
             });
-        using var calls = new OwnerCallCounter();
+        using var calls = new OwnerCallCounter(app.Services.GetRequiredService<IMeterFactory>());
 
         Assert.Equal(string.Join(' ', Enumerable.Repeat("200", 200)), await StatusesAsync(app.Client, "/hot", 200));
         var hotCalls = calls.Count;
@@ -131,17 +131,22 @@ public sealed class LeasedBudgetTests() : AdapterTestBase(Backend.Grains)
     private static int LeasesHeld(TestApp app) =>
         Enumerable.Range(0, app.Nodes.Count).Sum(i => app.ServicesOf(i).GetRequiredService<RateLimitStores>().Leased!.Count);
 
-    /// <summary>Counts owner calls of every node in this process from the moment it is made.</summary>
+    /// <summary>
+    /// Counts the owner calls of one node from the moment it is made: the node's meters come from its own factory, so the
+    /// nodes of tests running meanwhile in this process are not counted.
+    /// </summary>
     private sealed class OwnerCallCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
         private int _count;
 
-        public OwnerCallCounter()
+        public OwnerCallCounter(IMeterFactory node)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == RateLimitMetrics.MeterName && instrument.Name == "orleans_ratelimit.owner_call.duration")
+                if (ReferenceEquals(instrument.Meter.Scope, node)
+                    && instrument.Meter.Name == RateLimitMetrics.MeterName
+                    && instrument.Name == "orleans_ratelimit.owner_call.duration")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
