@@ -68,7 +68,7 @@ public static class RateLimitServiceCollectionExtensions
         var metrics = services.GetRequiredService<RateLimitMetrics>();
         if (options.Backend == RateLimitBackend.Memory)
         {
-            return new RateLimitStores(new ResilientRateLimitStore(memory, ping: null, memory, circuit: null, options, time, metrics), Leased: null);
+            return new RateLimitStores(new ResilientRateLimitStore(memory, ping: null, memory, circuit: null, failover: null, options, time, metrics), Leased: null);
         }
 
         var grains = services.GetService<IGrainFactory>() ?? throw new InvalidOperationException(
@@ -76,7 +76,9 @@ public static class RateLimitServiceCollectionExtensions
             "or connect to a cluster with builder.UseOrleansClient(...); or set RateLimit:Backend to Memory for a single node.");
         var grainStore = new GrainRateLimitStore(
             grains, options.Partitions, services.GetRequiredService<CallDeadlines>(), time, metrics, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
-        var leased = new LeasedRateLimitStore(grainStore, options.Leasing, time, metrics);
+        var lastSeen = new LastSeenCounts();
+        var leased = new LeasedRateLimitStore(grainStore, options.Leasing, lastSeen, time, metrics);
+        var failover = new ClusterFailover(memory, leased, lastSeen, new FallbackHits(grainStore, options.Partitions, time), time);
         var probeTimeout = options.GrainCallTimeout > ProbeTimeout ? options.GrainCallTimeout : ProbeTimeout;
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(probeTimeout, time),
@@ -86,6 +88,6 @@ public static class RateLimitServiceCollectionExtensions
             options.InMemoryFallbackEnabled || options.InMemoryFallback.Count > 0,
             metrics,
             services.GetRequiredService<ILogger<StorageCircuit>>());
-        return new RateLimitStores(new ResilientRateLimitStore(leased, grainStore.PingAsync, memory, circuit, options, time, metrics), leased);
+        return new RateLimitStores(new ResilientRateLimitStore(leased, grainStore.PingAsync, memory, circuit, failover, options, time, metrics), leased);
     }
 }

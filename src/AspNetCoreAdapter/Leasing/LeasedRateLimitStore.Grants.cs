@@ -58,6 +58,13 @@ internal sealed partial class LeasedRateLimitStore
 
                 // A fixed window's units die with its period; a sliding-window counter's still weigh on the next period.
                 var leftover = lease.TakeUnused();
+                if (idle && !ended && lease.OwnerSeenTicks > 0)
+                {
+                    // What the owner will have once the units are back: a later fallback starts the window from it.
+                    var view = lease.OwnerView();
+                    _lastSeen.Saw(id, view.Stats with { Remaining = view.Stats.Remaining + leftover.Units }, new DateTimeOffset(view.SeenTicks, TimeSpan.Zero));
+                }
+
                 if (leftover.Units > 0 && (!ended || lease.Origin.Window.Strategy == RateLimitStrategy.SlidingWindowCounter))
                 {
                     (unused ??= []).Add(leftover);

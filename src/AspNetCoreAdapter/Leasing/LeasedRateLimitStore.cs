@@ -39,12 +39,14 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
     private readonly RateLimitMetrics _metrics;
     private readonly RateLimitLeasing _defaultLeasing;
     private readonly ITimer _sweepTimer;
+    private readonly LastSeenCounts _lastSeen;
     private readonly Func<long> _nextSequence;
     private long _sequence;
 
-    public LeasedRateLimitStore(IRateLimitStore owners, RateLimitLeasing defaultLeasing, TimeProvider time, RateLimitMetrics metrics)
+    public LeasedRateLimitStore(IRateLimitStore owners, RateLimitLeasing defaultLeasing, LastSeenCounts lastSeen, TimeProvider time, RateLimitMetrics metrics)
     {
         _owners = owners;
+        _lastSeen = lastSeen;
         _defaultLeasing = defaultLeasing;
         _time = time;
         _metrics = metrics;
@@ -67,6 +69,37 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
 
     public void RecordBreach(RateLimitWindowKey metaWindow) => _owners.RecordBreach(metaWindow);
 
+    /// <summary>
+    /// Decides a check from this node's budget of its window if the budget covers it, asking nothing of the owner, not
+    /// even a refill: while the cluster can't be reached a node spends what it holds and no more.
+    /// </summary>
+    public bool TryDecideAlone(in WindowCheck check, out StoreOutcome outcome)
+    {
+        List<WindowLease>? noRefills = null;
+        return TryDecideHere(check, _time.GetUtcNow().UtcTicks, out outcome, ref noRefills, mayRefill: false);
+    }
+
+    /// <summary>What the owner of a window this node holds a budget of had left at the last grant, and when that was.</summary>
+    public bool TryOwnerView(in WindowRef id, out SeenWindow seen)
+    {
+        seen = SeenWindow.Nothing;
+        if (!_leases.TryGetValue(id, out var lease))
+        {
+            return false;
+        }
+
+        lock (lease)
+        {
+            if (lease.Removed || lease.OwnerSeenTicks == 0)
+            {
+                return false;
+            }
+
+            seen = lease.OwnerView();
+            return true;
+        }
+    }
+
     public void Dispose() => _sweepTimer.Dispose();
 
     /// <summary>
@@ -80,7 +113,7 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
         List<WindowLease>? refills = null;
         var i = start;
         var ended = false;
-        for (; i < checks.Length && TryDecideHere(checks[i], ticks, out outcomes[i], ref refills); i++)
+        for (; i < checks.Length && TryDecideHere(checks[i], ticks, out outcomes[i], ref refills, mayRefill: true); i++)
         {
             if (outcomes[i].EndsChecks(checks[i], ref anyRefused))
             {
@@ -146,7 +179,7 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
         return checks.Length;
     }
 
-    private bool TryDecideHere(in WindowCheck check, long ticks, out StoreOutcome outcome, ref List<WindowLease>? refills)
+    private bool TryDecideHere(in WindowCheck check, long ticks, out StoreOutcome outcome, ref List<WindowLease>? refills, bool mayRefill)
     {
         outcome = default;
         if (check.Operation is not (WindowOperation.Hit or WindowOperation.Test or WindowOperation.Stats)
@@ -166,7 +199,7 @@ internal sealed partial class LeasedRateLimitStore : IRateLimitStore, IDisposabl
             {
                 lease.Left -= check.Cost;
                 lease.LastUsedTicks = ticks;
-                if (!lease.Refilling && lease.Left * 2 < lease.LastGrant)
+                if (mayRefill && !lease.Refilling && lease.Left * 2 < lease.LastGrant)
                 {
                     lease.Refilling = true;
                     (refills ??= []).Add(lease);

@@ -26,6 +26,9 @@ internal sealed class WindowLease(WindowCheck origin)
 
     public DateTimeOffset ResetAt { get; set; }
 
+    /// <summary>When the owner's count was last heard with a grant (UTC ticks); 0 before any.</summary>
+    public long OwnerSeenTicks { get; private set; }
+
     public long LastUsedTicks { get; set; }
 
     /// <summary>A refill asked for and not answered yet, so that no second one is asked for meanwhile.</summary>
@@ -112,6 +115,7 @@ internal sealed class WindowLease(WindowCheck origin)
             _ownerVersion = grant.WindowVersion;
             OwnerRemaining = ownerStats.Remaining;
             ResetAt = ownerStats.ResetAt;
+            OwnerSeenTicks = ticks;
         }
 
         if (!fresh)
@@ -126,6 +130,9 @@ internal sealed class WindowLease(WindowCheck origin)
         LastUsedTicks = ticks;
         return true;
     }
+
+    /// <summary>The owner's count as of the last grant: what it had left, with this node's unspent units still counted as spent.</summary>
+    public SeenWindow OwnerView() => new(new WindowStats(OwnerRemaining, ResetAt), OwnerSeenTicks);
 
     /// <summary>Whether the lease holds the period <paramref name="grant"/> names.</summary>
     public bool Holds(in LeaseGrant grant) => !Removed && grant.PeriodStartTicks == PeriodStartTicks && grant.PeriodEndTicks == PeriodEndTicks;

@@ -17,6 +17,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
     private readonly Func<Task>? _ping;
     private readonly MemoryRateLimitStore _memory;
     private readonly StorageCircuit? _circuit;
+    private readonly ClusterFailover? _failover;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly RateLimitMetrics _metrics;
@@ -29,6 +30,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         Func<Task>? ping,
         MemoryRateLimitStore memory,
         StorageCircuit? circuit,
+        ClusterFailover? failover,
         RateLimitOptions options,
         TimeProvider time,
         RateLimitMetrics metrics)
@@ -39,6 +41,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
         _memory = memory;
         // The circuit opens by the options' rule, whatever rule it was built with.
         _circuit = circuit;
+        _failover = failover;
         _timeout = options.GrainCallTimeout;
         _time = time;
         _metrics = metrics;
@@ -108,7 +111,10 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
             else if (_circuit.IsOpen)
             {
                 _circuit.ProbeIfDue();
-                outcomes.Span[start] = WithoutCluster(checks.Span[start], failure: null);
+                if (_failover is null || !_failover.TryDecideFromBudget(checks.Span[start], out outcomes.Span[start]))
+                {
+                    outcomes.Span[start] = WithoutCluster(checks.Span[start], failure: null);
+                }
             }
             else
             {
@@ -123,6 +129,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 for (var i = start; i < start + decided && settled < 0; i++)
                 {
                     walk.Called |= outcomes.Span[i].Path == DecisionPath.OwnerCall;
+                    _failover?.Saw(checks.Span[i], outcomes.Span[i]);
                     ReplaceFailure(checks.Span[i], ref outcomes.Span[i], ref walk);
                     if (Settle(checks.Span[i], outcomes.Span[i], ref walk))
                     {
@@ -136,6 +143,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 if (walk.Called && !walk.Failed)
                 {
                     _circuit.Succeeded();
+                    _failover?.OwnersAnswered();
                 }
 
                 if (settled >= 0)
@@ -229,7 +237,7 @@ internal sealed class ResilientRateLimitStore : IRateLimitStore
                 return StoreOutcome.FallBack(failure);
             case RateLimitFailureMode.FallbackToMemory when _fallbackEnabled:
                 _metrics.DecidedWithout(mode);
-                return StoreOutcome.Decided(_memory.Decide(check), DecisionPath.Fallback);
+                return StoreOutcome.Decided(_failover is null ? _memory.Decide(check) : _failover.DecideInMemory(check), DecisionPath.Fallback);
             default:
                 return new StoreOutcome(StoreOutcomeKind.Failed, default, new RateLimitStorageUnavailableException(Unreachable(failure), failure));
         }

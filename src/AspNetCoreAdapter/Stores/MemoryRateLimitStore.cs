@@ -35,14 +35,27 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
     public ValueTask<int> DecideAsync(ReadOnlyMemory<WindowCheck> checks, Memory<StoreOutcome> outcomes) =>
         ValueTask.FromResult(Decide(checks.Span, outcomes.Span));
 
-    public void RecordBreach(RateLimitWindowKey metaWindow) => Use(metaWindow, static (w, now, _) => w.Hit(now, 1), 0);
+    public void RecordBreach(RateLimitWindowKey metaWindow) => Use(metaWindow, 1, static (w, now, cost) => w.Hit(now, cost));
 
     /// <summary>Decides one check here and now.</summary>
-    public WindowDecision Decide(in WindowCheck check) => check.Operation switch
+    public WindowDecision Decide(in WindowCheck check) => DecideFrom(check, SeenWindow.Nothing);
+
+    /// <summary>
+    /// Decides one check here and now, the window first raised to what its owner had counted when this node last heard of
+    /// it (see <see cref="FallbackSeed"/>).
+    /// </summary>
+    public WindowDecision DecideFrom(in WindowCheck check, in SeenWindow seen) =>
+        Use(check.Window, (check, seen), static (window, now, s) =>
+        {
+            FallbackSeed.Raise(window, s.check.Window.Limit, s.seen, now);
+            return Decide(window, s.check, now);
+        });
+
+    private static WindowDecision Decide(RateLimitWindow window, in WindowCheck check, DateTimeOffset now) => check.Operation switch
     {
-        WindowOperation.Hit => Use(check.Window, static (w, now, cost) => new WindowDecision(w.Hit(now, cost), w.Stats(now)), check.Cost),
-        WindowOperation.Test => Use(check.Window, static (w, now, cost) => new WindowDecision(w.Test(now, cost), w.Stats(now)), check.Cost),
-        _ => Use(check.Window, static (w, now, _) => new WindowDecision(true, w.Stats(now)), 0),
+        WindowOperation.Hit => new WindowDecision(window.Hit(now, check.Cost), window.Stats(now)),
+        WindowOperation.Test => new WindowDecision(window.Test(now, check.Cost), window.Stats(now)),
+        _ => new WindowDecision(true, window.Stats(now)),
     };
 
     private int Decide(ReadOnlySpan<WindowCheck> checks, Span<StoreOutcome> outcomes)
@@ -97,7 +110,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
 
     public void Dispose() => _sweepTimer.Dispose();
 
-    private T Use<T>(RateLimitWindowKey window, Func<RateLimitWindow, DateTimeOffset, int, T> action, int cost)
+    private TResult Use<TState, TResult>(RateLimitWindowKey window, TState state, Func<RateLimitWindow, DateTimeOffset, TState, TResult> action)
     {
         var key = new WindowRef(window);
         while (true)
@@ -107,7 +120,7 @@ internal sealed class MemoryRateLimitStore : IRateLimitStore, IDisposable
             {
                 if (!entry.Removed)
                 {
-                    return action(entry.Window, _time.GetUtcNow(), cost);
+                    return action(entry.Window, _time.GetUtcNow(), state);
                 }
             }
         }

@@ -23,6 +23,14 @@ public enum WindowOperation
     /// <see cref="WindowCall.LeasePeriodStartTicks"/>.
     /// </summary>
     Release = 4,
+
+    /// <summary>
+    /// Adds <see cref="WindowCall.Cost"/> hits the calling node admitted on its own while it could not reach the owner, so
+    /// that the window does not admit them a second time; as far as the window's current period allows, and only if that
+    /// period had begun by <see cref="WindowCall.LeasePeriodStartTicks"/>, when the first of them was admitted (hits of an
+    /// earlier period count for nothing now).
+    /// </summary>
+    Absorb = 5,
 }
 
 /// <summary>One window decision asked of the window's owner.</summary>
@@ -39,7 +47,10 @@ public enum WindowOperation
 /// only grow, and a request repeated with the same number (after a call that timed out) gets the grant made for it the first
 /// time, not a second one.
 /// </param>
-/// <param name="LeasePeriodStartTicks">For <see cref="WindowOperation.Release"/>: the period the returned units were granted in.</param>
+/// <param name="LeasePeriodStartTicks">
+/// For <see cref="WindowOperation.Release"/>: the period the returned units were granted in; for
+/// <see cref="WindowOperation.Absorb"/>: when the first of the hits was admitted (UTC ticks).
+/// </param>
 [GenerateSerializer, Immutable, Alias("orl.WindowCall")]
 public readonly record struct WindowCall(
     [property: Id(0)] WindowRef Window,

@@ -115,6 +115,7 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
                 WindowOperation.Stats => new WindowDecision(true, Peek(call.Window, now)),
                 WindowOperation.Lease => Lease(holder, call, now),
                 WindowOperation.Release => Release(holder, call, now),
+                WindowOperation.Absorb => Absorb(call, now),
                 _ => throw new ArgumentOutOfRangeException(nameof(calls), call.Operation, "Unknown window operation."),
             };
             decisions[i] = decision;
@@ -207,6 +208,21 @@ internal sealed class WindowPartitionGrain : Grain, IWindowPartitionGrain
         if (_windows.TryGetValue(call.Window, out var window) || TryClaimStored(call.Window, now, out window))
         {
             _leases.Release(holder, call.Window, window, call.Cost, call.LeasePeriodStartTicks, now);
+            _persistence?.Touched(call.Window, now);
+            return new WindowDecision(true, window.Stats(now));
+        }
+
+        return new WindowDecision(true, Peek(call.Window, now));
+    }
+
+    private WindowDecision Absorb(in WindowCall call, DateTimeOffset now)
+    {
+        if ((_windows.TryGetValue(call.Window, out var window) || TryClaimStored(call.Window, now, out window))
+            && window is ILeasableWindow leasable
+            && leasable.Grant(now, 0) is { PeriodStartTicks: > 0 } running
+            && running.PeriodStartTicks <= call.LeasePeriodStartTicks)
+        {
+            leasable.Grant(now, call.Cost);
             _persistence?.Touched(call.Window, now);
             return new WindowDecision(true, window.Stats(now));
         }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.RateLimit.Grains;
 using Orleans.RateLimit.Testing;
 
 namespace Orleans.RateLimit.AspNetCore.Tests;
@@ -21,11 +22,14 @@ public sealed class ClientModeApp : IAsyncDisposable
     private readonly int _gatewayPort;
     private readonly string _cluster;
     private readonly Action<ISiloBuilder>? _configureSilo;
+    private readonly Action<RateLimitGrainOptions>? _configureGrains;
     private readonly WebApplication _web;
     private IHost? _silo;
 
-    private ClientModeApp(int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo, IHost silo, WebApplication web, TestLogSink logs)
+    private ClientModeApp(
+        int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo, Action<RateLimitGrainOptions>? configureGrains, IHost silo, WebApplication web, TestLogSink logs)
     {
+        _configureGrains = configureGrains;
         _siloPort = siloPort;
         _gatewayPort = gatewayPort;
         _cluster = cluster;
@@ -51,7 +55,10 @@ public sealed class ClientModeApp : IAsyncDisposable
     /// A web node whose limiter is tuned for these tests (see <see cref="TuneForTests"/>), then configured by
     /// <paramref name="configure"/>.
     /// </summary>
-    public static Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map)
+    /// <param name="configure">The limiter's options, after the tuning.</param>
+    /// <param name="map">The web node's endpoints.</param>
+    /// <param name="configureGrains">The silo's grain options (e.g. Redis storage), kept for every restart of the silo.</param>
+    public static Task<ClientModeApp> StartAsync(Action<RateLimitOptions> configure, Action<WebApplication> map, Action<RateLimitGrainOptions>? configureGrains = null)
     {
         ArgumentNullException.ThrowIfNull(configure);
         ArgumentNullException.ThrowIfNull(map);
@@ -59,22 +66,22 @@ public sealed class ClientModeApp : IAsyncDisposable
         {
             TuneForTests(o);
             configure(o);
-        }, map, configureSilo: null));
+        }, map, configureSilo: null, configureGrains));
     }
 
     /// <summary>A web node whose limiter has the options as shipped, and a silo configured by <paramref name="configureSilo"/>.</summary>
     public static Task<ClientModeApp> StartWithDefaultOptionsAsync(Action<WebApplication> map, Action<ISiloBuilder>? configureSilo = null)
     {
         ArgumentNullException.ThrowIfNull(map);
-        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], _ => { }, map, configureSilo));
+        return LoopbackPorts.StartAsync(2, ports => StartAsync(ports[0], ports[1], _ => { }, map, configureSilo, configureGrains: null));
     }
 
     private static async Task<ClientModeApp> StartAsync(
-        int siloPort, int gatewayPort, Action<RateLimitOptions> configure, Action<WebApplication> map, Action<ISiloBuilder>? configureSilo)
+        int siloPort, int gatewayPort, Action<RateLimitOptions> configure, Action<WebApplication> map, Action<ISiloBuilder>? configureSilo, Action<RateLimitGrainOptions>? configureGrains)
     {
         var cluster = "client-mode-" + Guid.NewGuid().ToString("N");
         var logs = new TestLogSink();
-        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster, configureSilo);
+        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster, configureSilo, configureGrains);
         WebApplication? web = null;
         try
         {
@@ -82,7 +89,7 @@ public sealed class ClientModeApp : IAsyncDisposable
             web.UseOrleansRateLimiting();
             map(web);
             await web.StartAsync();
-            return new ClientModeApp(siloPort, gatewayPort, cluster, configureSilo, silo, web, logs);
+            return new ClientModeApp(siloPort, gatewayPort, cluster, configureSilo, configureGrains, silo, web, logs);
         }
         catch
         {
@@ -112,7 +119,7 @@ public sealed class ClientModeApp : IAsyncDisposable
             throw new InvalidOperationException("The silo is already running.");
         }
 
-        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster, _configureSilo);
+        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster, _configureSilo, _configureGrains);
     }
 
     public async ValueTask DisposeAsync()
@@ -161,7 +168,8 @@ public sealed class ClientModeApp : IAsyncDisposable
         options.CircuitBreakerDuration = TimeSpan.Zero;
     }
 
-    private static async Task<IHost> StartSiloAsync(int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo)
+    private static async Task<IHost> StartSiloAsync(
+        int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo, Action<RateLimitGrainOptions>? configureGrains)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -172,7 +180,7 @@ public sealed class ClientModeApp : IAsyncDisposable
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster).AddRateLimitGrains();
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster).AddRateLimitGrains(configureGrains);
             configureSilo?.Invoke(silo);
         });
         var host = builder.Build();

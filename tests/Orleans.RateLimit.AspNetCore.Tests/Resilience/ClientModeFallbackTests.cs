@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Orleans.RateLimit.Testing;
 using Xunit.Abstractions;
 
 namespace Orleans.RateLimit.AspNetCore.Tests;
@@ -92,8 +93,8 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
 
         await app.StopSiloAsync();
 
-        // The memory window starts empty: the two grain-counted requests are not known to it.
-        Assert.Equal("200 200 200 429", await StatusesAsync(app, "/limited", 4));
+        // The memory window starts from the owner's count of two: one more request fits.
+        Assert.Equal("200 429 429 429", await StatusesAsync(app, "/limited", 4));
         Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
         Assert.DoesNotContain(Recovered, app.Logs.Messages(LogLevel.Information));
 
@@ -106,6 +107,84 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
         Assert.Equal("2", Header(response, "X-RateLimit-Remaining"));
         Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
         Assert.Single(app.Logs.Messages(LogLevel.Information), Recovered);
+    }
+
+    [Fact]
+    public async Task A_failover_continues_from_the_owners_count_and_hands_the_hits_admitted_in_memory_back_to_the_owner()
+    {
+        using var redis = new RedisProcess();
+        await redis.StartAsync();
+        await using var app = await ClientModeApp.StartAsync(
+            o =>
+            {
+                o.InMemoryFallbackEnabled = true;
+                o.HeadersEnabled = true;
+            },
+            web =>
+            {
+                web.MapGet("/five", () => "ok").RateLimit("5/minute", l => l.Leasing(RateLimitLeasing.Never));
+                web.MapGet("/probe", () => "ok").RateLimit("1000/minute", l => l.Leasing(RateLimitLeasing.Never));
+            },
+            grains => grains.RedisConnectionString = redis.ConnectionString);
+        Assert.Equal("200 200 200", await StatusesAsync(app, "/five", 3));
+
+        // The silo stops gracefully, writing the window's 3 hits to Redis; the memory window starts from them, not from zero.
+        await app.StopSiloAsync();
+        Assert.Equal("200 200 429", await StatusesAsync(app, "/five", 3));
+
+        // Back, the owner reads its 3 hits from Redis, and the 2 admitted in memory are handed to it once it answers: the
+        // window is spent, although the owner itself admitted only 3.
+        await app.StartSiloAsync();
+        await DriveProbesUntilRecoveredAsync(app);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("200", await StatusesAsync(app, "/probe", 1));
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        using var response = await app.Client.GetAsync(new Uri("/five", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal("0", Header(response, "X-RateLimit-Remaining"));
+    }
+
+    [Fact]
+    public async Task While_the_circuit_is_open_a_node_spends_its_budget_then_counts_on_from_the_owners_count()
+    {
+        await using var app = await ClientModeApp.StartAsync(
+            o =>
+            {
+                o.InMemoryFallbackEnabled = true;
+                o.HeadersEnabled = true;
+            },
+            web =>
+            {
+                web.MapGet("/hot", () => "ok").RateLimit("100/minute", l => l.Leasing(RateLimitLeasing.Always));
+                web.MapGet("/cold", () => "ok").RateLimit("100/minute", l => l.Leasing(RateLimitLeasing.Never));
+            });
+        using var counts = new RequestCounts(app.Services);
+
+        // The first hit is the owner's, and brings a first budget of 8: the owner has counted 9.
+        Assert.Equal("99", await RemainingAsync(app, "/hot"));
+        await app.StopSiloAsync();
+        Assert.Equal("200 200 200", await StatusesAsync(app, "/cold", 3));
+        Assert.Single(app.Logs.Messages(LogLevel.Warning), FallbackWarning);
+
+        // The budget is spent without a call, then the memory window goes on from the owner's 9.
+        var remaining = new List<string?>();
+        for (var i = 0; i < 10; i++)
+        {
+            remaining.Add(await RemainingAsync(app, "/hot"));
+        }
+
+        Assert.Equal(["98", "97", "96", "95", "94", "93", "92", "91", "90", "89"], remaining);
+        Assert.Equal(8, counts.Totals.GetValueOrDefault("result=allowed path=leased"));
+    }
+
+    private static async Task<string?> RemainingAsync(ClientModeApp app, string path)
+    {
+        using var response = await app.Client.GetAsync(new Uri(path, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return Header(response, "X-RateLimit-Remaining");
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public sealed class ResilientStoreTests : IDisposable
             options.InMemoryFallbackEnabled,
             metrics,
             _services.GetRequiredService<ILogger<StorageCircuit>>());
-        return new ResilientRateLimitStore(_cluster, ping: null, _memory, circuit, options, _clock, metrics);
+        return new ResilientRateLimitStore(_cluster, ping: null, _memory, circuit, failover: null, options, _clock, metrics);
     }
 
     private static (StoreOutcomeKind, DecisionPath, bool) Summary(StoreOutcome outcome) => (outcome.Kind, outcome.Path, outcome.Decision.Allowed);
