@@ -14,6 +14,7 @@ builder.Services.AddOrleansRateLimiting(o =>
     o.KeySelector = context => KeySelectors.Header("X-Api-Key")(context) ?? KeySelectors.RemoteAddress(context);
     o.RequestFilters.Add(context => context.Request.Path.StartsWithSegments("/favicon.ico", StringComparison.Ordinal));
 });
+builder.Services.AddHealthChecks().AddOrleansRateLimiting();
 
 var app = builder.Build();
 app.UseOrleansRateLimiting();
@@ -60,4 +61,5 @@ app.MapGet("/limits", (HttpContext context) =>
         resetAt = l.ResetAt,
     }));
 
+app.MapHealthChecks("/healthz").ExemptFromRateLimits();
 app.Run();

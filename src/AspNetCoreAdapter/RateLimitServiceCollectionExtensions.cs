@@ -45,6 +45,7 @@ public static class RateLimitServiceCollectionExtensions
         services.AddSingleton<LimitTextCache>();
         services.AddSingleton<MetaBlockCache>();
         services.AddSingleton<MemoryRateLimitStore>();
+        services.AddSingleton<RateLimitHealthState>();
         services.AddSingleton<RateLimitMetrics>();
         services.AddSingleton(sp => new CallDeadlines(
             sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.GrainCallTimeout, sp.GetRequiredService<TimeProvider>()));

@@ -23,9 +23,16 @@ internal sealed class RateLimitMetrics
     private readonly Counter<long> _callFailures;
     private readonly Counter<long> _circuitTransitions;
     private readonly Counter<long> _degradedDecisions;
+    private readonly RateLimitHealthState? _health;
 
-    public RateLimitMetrics(IMeterFactory meterFactory)
+    /// <param name="meterFactory">Creates the meter.</param>
+    /// <param name="health">
+    /// The health check's state, kept up to date from the failures, fallbacks and circuit transitions counted here; absent
+    /// where stores are built by hand without a health check.
+    /// </param>
+    public RateLimitMetrics(IMeterFactory meterFactory, RateLimitHealthState? health = null)
     {
+        _health = health;
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>(
             "orleans_ratelimit.requests", "{request}",
@@ -74,19 +81,34 @@ internal sealed class RateLimitMetrics
 
     public void LeaseReturned(long units) => _leaseUnitsReturned.Add(units);
 
-    public void CallFailed(bool timedOut) => _callFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
+    public void CallFailed(bool timedOut)
+    {
+        _health?.CallFailed();
+        _callFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
+    }
 
-    public void CircuitOpened() => _circuitTransitions.Add(1, new KeyValuePair<string, object?>("state", "open"));
+    public void CircuitOpened()
+    {
+        _health?.CircuitOpened();
+        _circuitTransitions.Add(1, new KeyValuePair<string, object?>("state", "open"));
+    }
 
-    public void CircuitClosed() => _circuitTransitions.Add(1, new KeyValuePair<string, object?>("state", "closed"));
+    public void CircuitClosed()
+    {
+        _health?.CircuitClosed();
+        _circuitTransitions.Add(1, new KeyValuePair<string, object?>("state", "closed"));
+    }
 
-    public void DecidedWithout(RateLimitFailureMode mode) =>
+    public void DecidedWithout(RateLimitFailureMode mode)
+    {
+        _health?.DecidedWithout(mode);
         _degradedDecisions.Add(1, new KeyValuePair<string, object?>("failure_mode", mode switch
         {
             RateLimitFailureMode.FailOpen => "fail_open",
             RateLimitFailureMode.FailClosed => "fail_closed",
             _ => "memory",
         }));
+    }
 
     private static string ResultTag(RateLimitResult result) => result switch
     {
