@@ -4,8 +4,19 @@ using Orleans.RateLimit.AspNetCore;
 // application and meta limits, headers on, in-memory fallback while the cluster can't answer); the endpoints below add
 // their own. The "RateLimitSilo" section sets the silo: on its own, localhost clustering with window state in memory;
 // with RateLimitSilo__Clustering=Redis, RateLimitSilo__Storage=Redis and RateLimitSilo__Redis=host:port, several copies
-// of this app form one cluster that keeps its windows in Redis.
+// of this app form one cluster that keeps its windows in Redis. With RateLimitSilo__Mode=Client the app hosts no silo and
+// is a client of a standalone cluster (src/Silo/Host): of the silo on this machine by default (gateway port 30000), or of
+// the silos registered in Redis with RateLimitSilo__Clustering=Redis and RateLimitSilo__Redis=host:port.
 var builder = WebApplication.CreateBuilder(args);
+
+// Where to listen comes from ASPNETCORE_URLS, --urls, ASPNETCORE_HTTP_PORTS or Kestrel endpoints; without any of them,
+// on 127.0.0.1:5080 only.
+string[] listenSettings = ["urls", "http_ports", "https_ports"];
+if (listenSettings.All(key => string.IsNullOrWhiteSpace(builder.Configuration[key])) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5080");
+}
+
 builder.UseOrleansRateLimitSilo();
 
 builder.Services.AddOrleansRateLimiting(o =>

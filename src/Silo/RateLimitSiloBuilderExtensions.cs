@@ -6,18 +6,28 @@ using Orleans.RateLimit.Silo;
 
 namespace Orleans.Hosting;
 
-/// <summary>Configures a whole rate-limit silo (clustering, endpoints, grains, storage) from <see cref="RateLimitSiloOptions"/>.</summary>
+/// <summary>Configures a whole rate-limit silo (clustering, endpoints, membership, grains, storage) from <see cref="RateLimitSiloOptions"/>.</summary>
 public static class RateLimitSiloBuilderExtensions
 {
     /// <summary>
     /// Configures this silo as <paramref name="options"/> say: clustering (localhost or Redis), ports, cluster and service ids,
-    /// and the rate-limit grains with memory or Redis storage.
+    /// membership timings (<see cref="RateLimitSiloOptions.Membership"/>: a crashed silo is declared dead within about 2 s),
+    /// and the rate-limit grains with memory or Redis storage. <see cref="ClusterMembershipOptions"/> configured after this
+    /// call override the membership timings.
     /// </summary>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names each configuration key at fault.</exception>
+    /// <exception cref="ArgumentException"><see cref="RateLimitSiloOptions.Mode"/> is <see cref="SiloMode.Client"/>.</exception>
     public static ISiloBuilder UseRateLimitSilo(this ISiloBuilder builder, RateLimitSiloOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Mode == SiloMode.Client)
+        {
+            throw new ArgumentException(
+                "The options are for a client (Mode is Client); configure a client with IClientBuilder.UseRateLimitCluster, or set Mode to Silo.",
+                nameof(options));
+        }
+
         var errors = options.Validate();
         if (errors.Count > 0)
         {
@@ -40,6 +50,7 @@ public static class RateLimitSiloBuilderExtensions
             builder.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         }
 
+        builder.Configure<ClusterMembershipOptions>(options.Membership.Copy().CopyTo);
         return builder.AddRateLimitGrains(options.GrainOptions().CopyTo);
     }
 }

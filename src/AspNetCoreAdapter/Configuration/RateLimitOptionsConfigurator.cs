@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -8,18 +9,46 @@ namespace Orleans.RateLimit.AspNetCore;
 /// Reads the <c>RateLimit</c> configuration section into <see cref="RateLimitOptions"/>. Every value is checked and a bad
 /// one fails the start with its configuration path; an unknown key fails too, so a misspelt option is not silently ignored.
 /// </summary>
+/// <remarks>
+/// Problems are not thrown here but kept with the options they were found for, and <see cref="RateLimitOptionsValidator"/>
+/// reports them first: one start names every bad value, unknown key and malformed limit, together with what the
+/// validation of the whole finds, rather than one problem per attempt.
+/// </remarks>
 internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration, string sectionName) : IConfigureOptions<RateLimitOptions>
 {
+    private static readonly ConditionalWeakTable<RateLimitOptions, IReadOnlyList<string>> Problems = [];
+
     public void Configure(RateLimitOptions options)
     {
-        var section = configuration.GetSection(sectionName);
-        foreach (var child in section.GetChildren())
+        var problems = new List<string>();
+        foreach (var setting in configuration.GetSection(sectionName).GetChildren())
         {
-            Apply(options, child);
+            Collect(problems, () => Apply(options, setting, problems));
+        }
+
+        if (problems.Count > 0)
+        {
+            Problems.AddOrUpdate(options, problems);
         }
     }
 
-    private static void Apply(RateLimitOptions options, IConfigurationSection setting)
+    /// <summary>The problems found in configuration when <paramref name="options"/> were configured, in configuration order.</summary>
+    public static IReadOnlyList<string> ProblemsOf(RateLimitOptions options) =>
+        Problems.TryGetValue(options, out var problems) ? problems : [];
+
+    private static void Collect(List<string> problems, Action apply)
+    {
+        try
+        {
+            apply();
+        }
+        catch (OptionsValidationException e)
+        {
+            problems.AddRange(e.Failures);
+        }
+    }
+
+    private static void Apply(RateLimitOptions options, IConfigurationSection setting, List<string> problems)
     {
         switch (setting.Key.ToUpperInvariant())
         {
@@ -28,21 +57,21 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "STRATEGY": options.Strategy = Strategy(setting); break;
             case "KEYHEADER": options.KeySelector = KeySelectors.Header(Text(setting)); break;
             case "KEYPREFIX": options.KeyPrefix = setting.Value ?? ""; break;
-            case "DEFAULTLIMITS": Limits(options.DefaultLimits, setting); break;
+            case "DEFAULTLIMITS": Limits(options.DefaultLimits, setting, problems); break;
             case "DEFAULTLIMITSPERMETHOD": options.DefaultLimitsPerMethod = Bool(setting); break;
             case "DEFAULTLIMITSCOST": options.DefaultLimitsCost = Cost(setting); break;
-            case "APPLICATIONLIMITS": Limits(options.ApplicationLimits, setting); break;
+            case "APPLICATIONLIMITS": Limits(options.ApplicationLimits, setting, problems); break;
             case "APPLICATIONLIMITSPERMETHOD": options.ApplicationLimitsPerMethod = Bool(setting); break;
             case "APPLICATIONLIMITSCOST": options.ApplicationLimitsCost = Cost(setting); break;
-            case "METALIMITS": Limits(options.MetaLimits, setting); break;
+            case "METALIMITS": Limits(options.MetaLimits, setting, problems); break;
             case "HEADERSENABLED": options.HeadersEnabled = Bool(setting); break;
             case "HEADERFIELDS": options.HeaderFields = Enum<RateLimitHeaderFields>(setting); break;
-            case "HEADERNAMES": HeaderNames(options.HeaderNames, setting); break;
+            case "HEADERNAMES": HeaderNames(options.HeaderNames, setting, problems); break;
             case "RETRYAFTERFORMAT": options.RetryAfterFormat = RetryAfter(setting); break;
             case "FAILONFIRSTBREACH": options.FailOnFirstBreach = Bool(setting); break;
             case "SWALLOWERRORS": options.SwallowErrors = Bool(setting); break;
             case "INMEMORYFALLBACKENABLED": options.InMemoryFallbackEnabled = Bool(setting); break;
-            case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting); break;
+            case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting, problems); break;
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
             case "LEASING": options.Leasing = Enum<RateLimitLeasing>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
@@ -53,7 +82,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
         }
     }
 
-    private static void Limits(RateLimitList list, IConfigurationSection setting)
+    private static void Limits(RateLimitList list, IConfigurationSection setting, List<string> problems)
     {
         // One delimited string ("1/second;100/hour") or an array of them.
         var texts = setting.Value is { } single ? [single] : setting.GetChildren().Select(c => c.Value ?? "").ToArray();
@@ -65,23 +94,26 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             }
             catch (FormatException e)
             {
-                throw new OptionsValidationException(Path(setting), typeof(RateLimitOptions), [$"{Path(setting)}: {e.Message}"]);
+                problems.Add($"{Path(setting)}: {e.Message}");
             }
         }
     }
 
-    private static void HeaderNames(RateLimitHeaderNames names, IConfigurationSection section)
+    private static void HeaderNames(RateLimitHeaderNames names, IConfigurationSection section, List<string> problems)
     {
         foreach (var setting in section.GetChildren())
         {
-            switch (setting.Key.ToUpperInvariant())
+            Collect(problems, () =>
             {
-                case "LIMIT": names.Limit = Text(setting); break;
-                case "REMAINING": names.Remaining = Text(setting); break;
-                case "RESET": names.Reset = Text(setting); break;
-                case "RETRYAFTER": names.RetryAfter = Text(setting); break;
-                default: throw Invalid(setting, "is not a header name option; use Limit, Remaining, Reset or RetryAfter");
-            }
+                switch (setting.Key.ToUpperInvariant())
+                {
+                    case "LIMIT": names.Limit = Text(setting); break;
+                    case "REMAINING": names.Remaining = Text(setting); break;
+                    case "RESET": names.Reset = Text(setting); break;
+                    case "RETRYAFTER": names.RetryAfter = Text(setting); break;
+                    default: throw Invalid(setting, "is not a header name option; use Limit, Remaining, Reset or RetryAfter");
+                }
+            });
         }
     }
 

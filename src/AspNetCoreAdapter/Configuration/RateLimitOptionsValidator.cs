@@ -3,7 +3,11 @@ using Microsoft.Extensions.Options;
 
 namespace Orleans.RateLimit.AspNetCore;
 
-/// <summary>Checks <see cref="RateLimitOptions"/> at startup and names every bad option.</summary>
+/// <summary>
+/// Checks <see cref="RateLimitOptions"/> at startup and names every bad option: first the problems
+/// <see cref="RateLimitOptionsConfigurator"/> found in configuration, in configuration order, then those of the options as
+/// configuration and code left them.
+/// </summary>
 internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOptions>
 {
     // Past Orleans' own 30 s response timeout a longer wait can't happen; anything near it defeats the point of a timeout.
@@ -11,7 +15,7 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
 
     public ValidateOptionsResult Validate(string? name, RateLimitOptions options)
     {
-        var failures = new List<string>();
+        var failures = new List<string>(RateLimitOptionsConfigurator.ProblemsOf(options));
         Require(failures, System.Enum.IsDefined(options.Backend), $"RateLimitOptions.Backend ({options.Backend}) is not a backend.");
         Require(failures, System.Enum.IsDefined(options.Strategy), $"RateLimitOptions.Strategy ({options.Strategy}) is not a strategy.");
         Require(failures, System.Enum.IsDefined(options.RetryAfterFormat), $"RateLimitOptions.RetryAfterFormat ({options.RetryAfterFormat}) is not a format.");
