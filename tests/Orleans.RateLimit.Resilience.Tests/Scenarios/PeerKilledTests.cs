@@ -58,13 +58,7 @@ public sealed class PeerKilledTests(ITestOutputHelper output)
             ["ClusterId"] = serviceId,
             ["SiloPort"] = nodePorts[0].ToString(CultureInfo.InvariantCulture),
             ["GatewayPort"] = nodePorts[1].ToString(CultureInfo.InvariantCulture),
-        }, silo => silo.Configure<ClusterMembershipOptions>(membership =>
-        {
-            // By default a silo is probed every 5 s (adapting between 2.5 and 20 s) and suspected after 3 missed probes, so a
-            // killed peer is declared dead 15 s or more later; until then calls routed to it fail. Probed every second it
-            // was declared dead 1.1-1.3 s after the kill here. Only the surviving silo needs it: it is the one that votes.
-            membership.ProbeTimeout = TimeSpan.FromSeconds(1);
-        })));
+        }));
 
         await WaitForPeerAsync(node, peer);
         var openings = await node.WarmUpAsync(Limit);
