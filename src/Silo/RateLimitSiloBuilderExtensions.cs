@@ -1,8 +1,11 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.RateLimit.Silo;
+using Orleans.Runtime;
 
 namespace Orleans.Hosting;
 
@@ -48,6 +51,16 @@ public static class RateLimitSiloBuilderExtensions
                 cluster.ServiceId = options.ServiceId;
             });
             builder.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+            var markerKey = ClusterMembershipGuard.MarkerKey(options.ServiceId, options.ClusterId);
+            var redis = options.Redis!;
+            builder.Services.AddHostedService(services => new ClusterMembershipGuard(
+                redis,
+                markerKey,
+                services.GetRequiredService<IClusterMembershipService>(),
+                services.GetRequiredService<ILocalSiloDetails>(),
+                services.GetRequiredService<IHostApplicationLifetime>(),
+                services.GetService<TimeProvider>() ?? TimeProvider.System,
+                services.GetRequiredService<ILogger<ClusterMembershipGuard>>()));
         }
 
         builder.Configure<ClusterMembershipOptions>(options.Membership.Copy().CopyTo);

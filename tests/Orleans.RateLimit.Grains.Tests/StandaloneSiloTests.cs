@@ -129,7 +129,7 @@ public sealed class StandaloneSiloTests(RedisServer redis) : IClassFixture<Redis
         await silo.WaitForExitAsync(timeout.Token);
     }
 
-    private static string HostDirectory()
+    internal static string HostDirectory()
     {
         // tests/Orleans.RateLimit.Grains.Tests/bin/{Configuration}/net10.0 → src/Silo/Host/bin/{Configuration}/net10.0
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
