@@ -34,7 +34,8 @@ app.UseOrleansRateLimiting();
 app.MapGet("/", () => Results.Text(
     """
     Try: /hello (default limits), /slow (1/minute), /search?q=x (a stricter limit for anonymous clients),
-    /orders and /orders/1 (a limit shared by both), /api/v1/items (group limits), /health (exempt), /limits.
+    /orders and /orders/1 (a limit shared by both), /api/v1/items (group limits), /health (exempt), /limits,
+    /healthz (the limiter's health check).
     Three 429s within 5 minutes block a client everywhere for the rest of those 5 minutes (meta limit).
 
     """));
