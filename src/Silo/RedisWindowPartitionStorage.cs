@@ -36,8 +36,11 @@ namespace Orleans.RateLimit.Silo;
 /// </description></item>
 /// </list>
 /// <para>
-/// Failures are counted (<c>read_failures</c> per load, <c>write_failures</c> per window of a failed write), logged once
-/// per outage, and thrown to the caller. A write that failed or was cancelled may still have been applied.
+/// Failures, a call cancelled by its caller included, are counted (<c>read_failures</c> per load, <c>write_failures</c> per
+/// window of a failed write) and thrown to the caller; each kind of call logs one Warning when it starts failing and one
+/// Information when it works again (<see cref="RedisCallOutcomes"/>). Loads are rare (a partition loads once, when it
+/// activates), so a write that succeeds ends an outage of loads too. A write that failed or was cancelled may still have
+/// been applied.
 /// </para>
 /// </remarks>
 internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
@@ -53,7 +56,8 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
     private readonly TimeProvider _time;
     private readonly RateLimitGrainMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly RedisCallOutcomes _outcomes;
+    private readonly RedisCallOutcomes _loads;
+    private readonly RedisCallOutcomes _writes;
 
     /// <param name="connection">The Redis connection.</param>
     /// <param name="keys">Names each partition's keys.</param>
@@ -72,7 +76,8 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
         _time = time;
         _metrics = metrics;
         _logger = logger;
-        _outcomes = new RedisCallOutcomes(time, logger);
+        _loads = new RedisCallOutcomes(RedisCallKind.Loads, time, logger);
+        _writes = new RedisCallOutcomes(RedisCallKind.Writes, time, logger);
     }
 
     public async Task<IReadOnlyList<StoredWindow>> LoadAsync(WindowPartition partition, CancellationToken cancellationToken)
@@ -89,11 +94,11 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
         catch (Exception exception)
         {
             _metrics.ReadFailed();
-            _outcomes.Failed("load", partition, exception);
+            _loads.Failed(partition, exception);
             throw;
         }
 
-        _outcomes.Succeeded();
+        _loads.Succeeded(RedisCallKind.Loads.OneCall);
         var windows = new List<StoredWindow>(reply.Length / ValuesPerLoadedWindow);
         var unreadable = new UnreadableWindows();
         for (var i = 0; i < reply.Length; i += ValuesPerLoadedWindow)
@@ -135,11 +140,12 @@ internal sealed class RedisWindowPartitionStorage : IWindowPartitionStorage
         catch (Exception exception)
         {
             _metrics.WriteFailed(writes.Count);
-            _outcomes.Failed("write", partition, exception);
+            _writes.Failed(partition, exception);
             throw;
         }
 
-        _outcomes.Succeeded();
+        _writes.Succeeded(RedisCallKind.Writes.OneCall);
+        _loads.Succeeded(RedisCallKind.Writes.OneCall);
         var results = new WindowWriteResult[writes.Count];
         var unreadable = new UnreadableWindows();
         for (var i = 0; i < results.Length; i++)

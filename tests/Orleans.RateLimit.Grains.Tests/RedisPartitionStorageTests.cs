@@ -349,7 +349,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     }
 
     [Fact]
-    public async Task An_outage_is_counted_thrown_and_logged_once_when_it_starts_and_once_when_it_ends()
+    public async Task An_outage_is_counted_thrown_and_logged_once_per_kind_of_call_when_it_starts_and_once_when_it_ends()
     {
         using var server = new RedisProcess();
         await server.StartAsync();
@@ -369,29 +369,72 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         Assert.All(failures, failure => Assert.True(failure is RedisConnectionException or RedisTimeoutException, failure.ToString()));
         Assert.Equal(3, store.Metric("orleans_ratelimit.window.write_failures"));
         Assert.Equal(1, store.Metric("orleans_ratelimit.window.read_failures"));
-        var failing = Assert.Single(store.Logs, entry => entry.Level >= LogLevel.Information);
-        Assert.Equal((LogLevel.Warning, 5), (failing.Level, failing.EventId));
-        Assert.Contains("a write of partition 1/4", failing.Message, StringComparison.Ordinal);
+        Assert.Equal(
+            [
+                (LogLevel.Warning, 5, "Redis window writes of the rate-limit window storage started failing (partition 1/4); until they work again further failures are only counted, in orleans_ratelimit.window.write_failures, and the recovery is logged.", true),
+                (LogLevel.Warning, 5, "Redis partition loads of the rate-limit window storage started failing (partition 1/4); until they work again further failures are only counted, in orleans_ratelimit.window.read_failures, and the recovery is logged.", true),
+            ],
+            store.Logged().Select(entry => (entry.Level, entry.EventId, entry.Message, entry.HasException)));
 
+        // Each kind ends with its own first success, and says how many of its calls failed meanwhile, over how long.
+        store.Clock.Advance(TimeSpan.FromSeconds(12));
         await server.StartAsync();
+        await LoadOnceRedisAnswersAsync(store);
+        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/c", 0, [new(T0, 1)], expiresAt)))[0].Written);
+        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/d", 0, [new(T0, 1)], expiresAt)))[0].Written);
+        Assert.Equal(["fixed-window/c", "fixed-window/d"], (await store.LoadAsync()).Select(window => window.Id).Order(StringComparer.Ordinal));
+
+        var logged = store.Logged();
+        Assert.Equal(4, logged.Count);
+        var failedLoads = store.Metric("orleans_ratelimit.window.read_failures");
+        Assert.Matches(
+            $@"^Redis partition loads of the rate-limit window storage work again \(a partition load succeeded\), after {failedLoads} failed calls over 00:00:12\.$",
+            logged[2].Message);
+        Assert.Equal((LogLevel.Information, 6, false), (logged[2].Level, logged[2].EventId, logged[2].HasException));
+        Assert.Matches(
+            @"^Redis window writes of the rate-limit window storage work again \(a window write succeeded\), after 2 failed calls over 00:00:12\.$",
+            logged[3].Message);
+        Assert.Equal((LogLevel.Information, 6, false), (logged[3].Level, logged[3].EventId, logged[3].HasException));
+    }
+
+    [Fact]
+    public async Task An_outage_of_loads_ends_at_the_first_write_that_succeeds_since_a_partition_loads_only_when_it_activates()
+    {
+        using var server = new RedisProcess();
+        await server.StartAsync();
+        await using var store = await Store.StartAsync(server.ConnectionString + ",connectTimeout=500,asyncTimeout=500,syncTimeout=500");
+        var expiresAt = store.Clock.GetUtcNow().AddHours(1);
+        server.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(store.LoadAsync);
+
+        store.Clock.Advance(TimeSpan.FromSeconds(3));
+        await server.StartAsync();
+        await store.WaitUntilConnectedAsync(TimeSpan.FromSeconds(30));
+        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt)))[0].Written);
+
+        var logged = store.Logged();
+        Assert.Equal([(LogLevel.Warning, 5, true), (LogLevel.Information, 6, false)], logged.Select(entry => (entry.Level, entry.EventId, entry.HasException)));
+        Assert.StartsWith("Redis partition loads of the rate-limit window storage started failing", logged[0].Message, StringComparison.Ordinal);
+        Assert.Matches(@"^Redis partition loads of the rate-limit window storage work again \(a window write succeeded\), after 1 failed calls over 00:00:03\.$", logged[1].Message);
+        Assert.Equal(0, store.Metric("orleans_ratelimit.window.write_failures"));
+    }
+
+    /// <summary>Loads until one succeeds, up to 30 s: the server was just started again and the connection comes back by itself.</summary>
+    private static async Task LoadOnceRedisAnswersAsync(Store store)
+    {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             try
             {
                 await store.LoadAsync();
-                break;
+                return;
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException && deadline.Elapsed < TimeSpan.FromSeconds(30))
             {
                 await Task.Delay(100);
             }
         }
-
-        var logged = store.Logs.Where(entry => entry.Level >= LogLevel.Information).ToArray();
-        Assert.Equal([(LogLevel.Warning, 5), (LogLevel.Information, 6)], logged.Select(entry => (entry.Level, entry.EventId)));
-        Assert.Empty(await store.LoadAsync());
-        Assert.Equal(2, store.Logs.Count(entry => entry.Level >= LogLevel.Information));
     }
 
     private static async Task AssertExpiresInAsync(Store store, TimeSpan expected, Stopwatch elapsed)
@@ -461,6 +504,21 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
 
         public long Metric(string name) => _metrics.GetValueOrDefault(name);
 
+        /// <summary>Until the storage's own connection is up again, so that its next call reaches Redis.</summary>
+        public async Task WaitUntilConnectedAsync(TimeSpan timeout)
+        {
+            var connection = await _connection.GetAsync();
+            var waited = Stopwatch.StartNew();
+            while (!connection.IsConnected)
+            {
+                Assert.True(waited.Elapsed < timeout, $"the storage's connection did not come back within {timeout}");
+                await Task.Delay(50);
+            }
+        }
+
+        /// <summary>What was logged at Information and above.</summary>
+        public List<LogEntry> Logged() => Logs.Where(entry => entry.Level >= LogLevel.Information).ToList();
+
         public Task<IReadOnlyList<StoredWindow>> LoadAsync() => Storage.LoadAsync(Partition, CancellationToken.None);
 
         public Task<IReadOnlyList<WindowWriteResult>> WriteAsync(params WindowWrite[] writes) =>
@@ -502,7 +560,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         }
     }
 
-    private sealed record LogEntry(LogLevel Level, int EventId, string Message);
+    private sealed record LogEntry(LogLevel Level, int EventId, string Message, bool HasException);
 
     private sealed class ListLogger<T>(ConcurrentQueue<LogEntry> entries) : ILogger<T>
     {
@@ -512,6 +570,6 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue(new LogEntry(logLevel, eventId.Id, formatter(state, exception)));
+            entries.Enqueue(new LogEntry(logLevel, eventId.Id, formatter(state, exception), exception is not null));
     }
 }

@@ -8,6 +8,10 @@ namespace Orleans.RateLimit.Grains;
 internal interface IWindowPartitionStorage
 {
     /// <summary>Every window of <paramref name="partition"/> that has not expired.</summary>
+    /// <remarks>
+    /// The partition cancels a load once it stops waiting for it (after the storage timeout): the call must end then, as a
+    /// failure the storage counts and logs like any other, since the partition neither counts nor logs it.
+    /// </remarks>
     Task<IReadOnlyList<StoredWindow>> LoadAsync(WindowPartition partition, CancellationToken cancellationToken);
 
     /// <summary>

@@ -31,11 +31,13 @@ internal sealed class PartitionPersistence(
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
+        // Cancelled, not merely left behind, when the storage timeout passes: a late answer would not be used, and the
+        // storage then counts and logs the load as failed, once, as it does any other failure.
+        using var timeout = new CancellationTokenSource(options.StorageTimeout, clock);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            var stored = await storage.LoadAsync(partition, cancellationToken)
-                .WaitAsync(options.StorageTimeout, clock, cancellationToken)
-                .ConfigureAwait(true);
+            var stored = await storage.LoadAsync(partition, call.Token).ConfigureAwait(true);
             _unclaimed = new Dictionary<string, StoredWindow>(stored.Count, StringComparer.Ordinal);
             foreach (var window in stored)
             {
@@ -45,11 +47,7 @@ internal sealed class PartitionPersistence(
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Windows start empty; a write that meets a stored record conflicts and merges with it, so nothing is lost. The
-            // storage counts and logs its own failures (once per outage); only a wait it cannot see ending is counted here.
-            if (exception is TimeoutException)
-            {
-                metrics.ReadFailed();
-            }
+            // storage has counted and logged the failure.
         }
     }
 
