@@ -95,8 +95,10 @@ public sealed partial class RedisOutageLogTests(ITestOutputHelper output)
         Assert.Contains("further failures are only counted, in orleans_ratelimit.window.read_failures", loadsFailing.Message, StringComparison.Ordinal);
 
         // The metrics count every failure the two lines stand for: each given-up load once, each window of a failed write.
-        Assert.Equal(FreshPartitions, node.Metrics["window.read_failures"]);
-        Assert.Equal(FreshPartitions, FailedCalls(loadsBack));
+        // Each fresh partition's load fails once, unless something else activated that partition before the outage or its
+        // load only started once Redis was back (a slow machine): then fewer fail, never more, and never one twice.
+        Assert.InRange(node.Metrics["window.read_failures"], 1, FreshPartitions);
+        Assert.Equal(node.Metrics["window.read_failures"], FailedCalls(loadsBack));
         Assert.InRange(FailedCalls(writesBack), 1, node.Metrics["window.write_failures"]);
 
         // No other line of the limiter's categories, bar the circuit's own pair per opening; at most one stack trace per
