@@ -78,6 +78,19 @@ internal sealed partial class LimitEvaluator
         return sorted;
     }
 
+    private static bool AllAdditive(List<ResolvedLimit> limits)
+    {
+        foreach (var limit in limits)
+        {
+            if (limit.Definition.OverrideDefaults)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool NoneAppliesTo(List<ResolvedLimit> limits, string method)
     {
         foreach (var limit in limits)
@@ -123,6 +136,19 @@ internal sealed partial class LimitEvaluator
         }
 
         return true;
+    }
+
+    private static bool Contains(List<ResolvedLimit> limits, LimitDefinition definition, RateLimitItem item)
+    {
+        foreach (var limit in limits)
+        {
+            if (limit.Item.Equals(item) && limit.Definition.SameSettingsAs(definition) && limit.Definition.Kind == definition.Kind)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether the fallback limits stand in for <paramref name="definition"/> in this request.</summary>
@@ -185,6 +211,13 @@ internal sealed partial class LimitEvaluator
 
             foreach (var item in items)
             {
+                // Flask-Limiter evaluates the application and default limits of a phase as a set: identical ones count once.
+                // Fixed ones are made distinct when the limiter's limits are built; only dynamic ones can meet here.
+                if (definition.Kind is LimitKind.Application or LimitKind.Default && Contains(into, definition, item))
+                {
+                    continue;
+                }
+
                 into.Add(new ResolvedLimit(definition, item));
             }
         }
