@@ -80,7 +80,7 @@ internal sealed partial class RateLimitOptionsConfigurator
                         break;
                     case "KEYHEADER":
                         var header = Text(setting);
-                        var selector = KeySelectors.Header(header);
+                        var selector = LimitDefinition.HeaderKey(header);
                         settings.Add(d => d.KeySelector = selector);
                         break;
                     case "SCOPE":

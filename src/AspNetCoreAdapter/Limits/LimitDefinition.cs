@@ -5,6 +5,8 @@ namespace Orleans.RateLimit.AspNetCore;
 /// <summary>One configured limit with everything that decides how it is counted: Flask-Limiter's <c>Limit</c>.</summary>
 internal sealed class LimitDefinition
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<HttpContext, string?>> HeaderKeys = new(StringComparer.OrdinalIgnoreCase);
+
     private IReadOnlyList<LimitDefinition>? _metaDefinitions;
 
     public LimitDefinition(LimitKind kind, RateLimitValue value)
@@ -94,6 +96,12 @@ internal sealed class LimitDefinition
         && Leasing == other.Leasing
         && MetaLimits.Count == other.MetaLimits.Count
         && MetaDefinitions.Zip(other.MetaDefinitions).All(pair => pair.First.SameAs(pair.Second));
+
+    /// <summary>
+    /// The key selector reading request header <paramref name="name"/>, one per name, so that limits keyed by the same header
+    /// (in attributes or configuration, which can't hold functions) are identical.
+    /// </summary>
+    public static Func<HttpContext, string?> HeaderKey(string name) => HeaderKeys.GetOrAdd(name.Trim(), KeySelectors.Header);
 
     /// <summary>A copy counting <paramref name="value"/> instead, with the same settings.</summary>
     public LimitDefinition WithValue(RateLimitValue value)
