@@ -138,6 +138,9 @@ internal sealed partial class LimitEvaluator
         return true;
     }
 
+    // Flask-Limiter evaluates the application and default limits of a phase as a set: identical ones count once.
+    private static bool IsDistinctKind(LimitDefinition definition) => definition.Kind is LimitKind.Application or LimitKind.Default;
+
     private static bool Contains(List<ResolvedLimit> limits, LimitDefinition definition, RateLimitItem item)
     {
         foreach (var limit in limits)
@@ -184,18 +187,27 @@ internal sealed partial class LimitEvaluator
     private bool Resolve(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
     {
         var allLoaded = true;
+        var dynamicSeen = false;
         foreach (var definition in definitions)
         {
             if (definition.Value.Provider is not { } provider)
             {
                 foreach (var item in definition.Value.Items)
                 {
+                    // Fixed limits are made distinct when the limiter's limits are built; only a dynamic one before them can
+                    // have resolved to the same limit.
+                    if (dynamicSeen && IsDistinctKind(definition) && Contains(into, definition, item))
+                    {
+                        continue;
+                    }
+
                     into.Add(new ResolvedLimit(definition, item));
                 }
 
                 continue;
             }
 
+            dynamicSeen = true;
             var text = provider(context);
             if (string.IsNullOrEmpty(text))
             {
@@ -211,9 +223,7 @@ internal sealed partial class LimitEvaluator
 
             foreach (var item in items)
             {
-                // Flask-Limiter evaluates the application and default limits of a phase as a set: identical ones count once.
-                // Fixed ones are made distinct when the limiter's limits are built; only dynamic ones can meet here.
-                if (definition.Kind is LimitKind.Application or LimitKind.Default && Contains(into, definition, item))
+                if (IsDistinctKind(definition) && Contains(into, definition, item))
                 {
                     continue;
                 }

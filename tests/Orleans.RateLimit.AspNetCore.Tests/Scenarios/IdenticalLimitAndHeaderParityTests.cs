@@ -56,6 +56,20 @@ public abstract class IdenticalLimitAndHeaderParityTests(Backend backend) : Adap
     }
 
     [Fact]
+    public async Task A_dynamic_limit_identical_to_a_fixed_one_after_it_counts_once()
+    {
+        await using var app = await StartAsync(
+            o =>
+            {
+                o.ApplicationLimits.Add(_ => "2/minute");
+                o.ApplicationLimits.Add("2/minute");
+            },
+            a => a.MapGet("/dup", () => "dup"));
+
+        Assert.Equal("200 200 429", await StatusesAsync(app.Client, "/dup", 3));
+    }
+
+    [Fact]
     public async Task Identical_attributes_count_once()
     {
         await using var app = await StartAsync(
