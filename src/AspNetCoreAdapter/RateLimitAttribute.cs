@@ -36,6 +36,15 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
     /// <summary>A sub-scope: the limit counts under <c>endpoint:scope</c>.</summary>
     public string? Scope { get; set; }
 
+    /// <summary>
+    /// Counts clients by the first value of this request header instead of the limiter's key selector (an attribute can't
+    /// hold a function; for any other key use the <c>RateLimit</c> endpoint convention's <c>KeySelector</c>).
+    /// </summary>
+    public string? KeyHeader { get; set; }
+
+    /// <summary>Meta limits that count breaches of this limit, keyed like it, e.g. <c>MetaLimits = ["2/hour"]</c>.</summary>
+    public string[]? MetaLimits { get; set; }
+
     /// <summary>What the limit does while its window can't be reached. Default: the limiter's <see cref="RateLimitOptions.FailureMode"/>.</summary>
     public RateLimitFailureMode FailureMode
     {
@@ -90,6 +99,21 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             throw new ArgumentException($"{origin} needs a scope.", nameof(Scope));
         }
 
+        if (KeyHeader is not null && string.IsNullOrWhiteSpace(KeyHeader))
+        {
+            throw new ArgumentException($"The key header of {origin} is empty.", nameof(KeyHeader));
+        }
+
+        RateLimitValue[] metaLimits;
+        try
+        {
+            metaLimits = [.. (MetaLimits ?? []).Select(RateLimitValue.Parse)];
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"Invalid meta limit in {origin}: {e.Message}", e);
+        }
+
         return new LimitDefinition(LimitKind.Route, value)
         {
             Shared = Shared,
@@ -99,6 +123,8 @@ public class RateLimitAttribute : Attribute, IRouteLimitMetadata
             Cost = Cost,
             OverrideDefaults = OverrideDefaults,
             ErrorMessage = ErrorMessage,
+            KeySelector = KeyHeader is null ? null : LimitDefinition.HeaderKey(KeyHeader),
+            MetaLimits = metaLimits,
             FailureMode = _failureMode,
             Leasing = _leasing,
             Origin = origin,

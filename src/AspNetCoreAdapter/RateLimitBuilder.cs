@@ -122,6 +122,27 @@ public sealed class RateLimitBuilder
         return this;
     }
 
+    /// <summary>
+    /// A meta limit with settings of its own that counts breaches of this limit (Flask-Limiter's <c>MetaLimit</c> in
+    /// <c>meta_limits</c>); without a key selector of its own it is keyed like this limit, else like the limiter.
+    /// </summary>
+    /// <exception cref="FormatException"><paramref name="limit"/> is not valid rate-limit notation.</exception>
+    public RateLimitBuilder MetaLimit(string limit, Action<MetaLimitBuilder> configure)
+    {
+        Definition.MetaLimits = [.. Definition.MetaLimits, MetaLimitBuilder.Value(RateLimitValue.Parse(limit), configure)];
+        return this;
+    }
+
+    /// <summary>
+    /// Whether the limit counts under its scope alone, across every endpoint it applies to (Flask-Limiter's <c>shared</c>);
+    /// a shared limit without a scope counts per endpoint. Application limits are always shared.
+    /// </summary>
+    public RateLimitBuilder Shared(bool shared = true)
+    {
+        Definition.Shared = shared;
+        return this;
+    }
+
     /// <summary>Called when this limit breaks, after the limiter's <c>OnBreach</c>; a non-null result is the response.</summary>
     public RateLimitBuilder OnBreach(Func<BreachContext, IResult?> callback)
     {

@@ -13,6 +13,18 @@ public sealed class RateLimitList : Collection<RateLimitValue>
     /// <summary>Adds a dynamic limit, picked per request; see <see cref="RateLimitValue.Dynamic"/>.</summary>
     public void Add(Func<HttpContext, string?> limit) => Add(RateLimitValue.Dynamic(limit));
 
+    /// <summary>
+    /// Adds a limit with settings of its own (Flask-Limiter's <c>Limit</c> and <c>ApplicationLimit</c> objects), written
+    /// as for an endpoint: <c>o.DefaultLimits.Add("10/second", l => l.KeySelector(ByUser).Cost(2))</c>. Such a limit is
+    /// final: the list-wide settings (<c>DefaultLimitsCost</c>, <c>DefaultLimitsExemptWhen</c>, …) don't apply to it.
+    /// Settings that don't apply to the list fail the start.
+    /// </summary>
+    /// <exception cref="FormatException"><paramref name="limit"/> is not valid rate-limit notation; the message quotes it.</exception>
+    public void Add(string limit, Action<RateLimitBuilder> configure) => Add(WithSettings(RateLimitValue.Parse(limit), configure));
+
+    /// <summary>Adds a dynamic limit with settings of its own; see <see cref="Add(string, Action{RateLimitBuilder})"/>.</summary>
+    public void Add(Func<HttpContext, string?> limit, Action<RateLimitBuilder> configure) => Add(WithSettings(RateLimitValue.Dynamic(limit), configure));
+
     /// <inheritdoc />
     protected override void InsertItem(int index, RateLimitValue item)
     {
@@ -25,5 +37,11 @@ public sealed class RateLimitList : Collection<RateLimitValue>
     {
         ArgumentNullException.ThrowIfNull(item);
         base.SetItem(index, item);
+    }
+
+    private static RateLimitValue WithSettings(RateLimitValue value, Action<RateLimitBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return value.WithSettings(definition => configure(new RateLimitBuilder(definition)));
     }
 }

@@ -24,7 +24,10 @@ public sealed class RateLimitOptions
     /// <summary>How windows count. Default <see cref="RateLimitStrategy.FixedWindow"/>.</summary>
     public RateLimitStrategy Strategy { get; set; } = RateLimitStrategy.FixedWindow;
 
-    /// <summary>Limits for every endpoint without limits of its own, counted per endpoint.</summary>
+    /// <summary>
+    /// Limits for every endpoint without limits of its own, counted per endpoint unless shared. A limit added with settings
+    /// of its own (<c>DefaultLimits.Add("10/second", l => l.KeySelector(ByUser))</c>) takes none of the list-wide settings below.
+    /// </summary>
     public RateLimitList DefaultLimits { get; } = [];
 
     /// <summary>Whether the default limits count each HTTP method separately.</summary>
@@ -39,7 +42,10 @@ public sealed class RateLimitOptions
     /// <summary>What a request costs against the default limits. Default 1.</summary>
     public Func<HttpContext, int>? DefaultLimitsCost { get; set; }
 
-    /// <summary>Limits shared by every endpoint (scope <c>global</c>).</summary>
+    /// <summary>
+    /// Limits shared by every endpoint (scope <c>global</c>, or the scope a limit names). A limit added with settings of its
+    /// own takes none of the list-wide settings below.
+    /// </summary>
     public RateLimitList ApplicationLimits { get; } = [];
 
     /// <summary>Whether the application limits count each HTTP method separately (scope <c>global:GET</c>).</summary>
@@ -58,7 +64,7 @@ public sealed class RateLimitOptions
     /// Limits on how often a client may break limits: every request rejected by a limit counts one breach, and a client over a
     /// meta limit gets 429 on every request until its meta window ends.
     /// </summary>
-    public RateLimitList MetaLimits { get; } = [];
+    public MetaLimitList MetaLimits { get; } = [];
 
     /// <summary>Called when a meta limit rejects a request; a non-null result is the response.</summary>
     public Func<BreachContext, IResult?>? OnMetaBreach { get; set; }

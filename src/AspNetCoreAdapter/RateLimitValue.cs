@@ -45,6 +45,19 @@ public sealed class RateLimitValue
 
     internal static RateLimitValue FromParsed(string text, IReadOnlyList<RateLimitItem> items) => new(text, items, null);
 
+    /// <summary>
+    /// The limit's own settings, applied to its definition when the limiter's limits are built; <see langword="null"/> for a
+    /// plain limit, which takes the list-wide settings instead (Flask-Limiter's finalized <c>Limit</c> objects).
+    /// </summary>
+    internal Action<LimitDefinition>? Settings { get; private init; }
+
+    /// <summary>This limit with its own settings.</summary>
+    internal RateLimitValue WithSettings(Action<LimitDefinition> settings) => new(Text, Items, Provider) { Settings = settings };
+
+    /// <summary>Whether both values are the same text or the same function (their settings aside).</summary>
+    internal bool SameAs(RateLimitValue other) =>
+        ReferenceEquals(this, other) || (Text == other.Text && Provider == other.Provider);
+
     /// <inheritdoc />
     public override string ToString() => Text ?? "(dynamic limit)";
 }

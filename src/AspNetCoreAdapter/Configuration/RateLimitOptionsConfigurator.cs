@@ -14,7 +14,7 @@ namespace Orleans.RateLimit.AspNetCore;
 /// reports them first: one start names every bad value, unknown key and malformed limit, together with what the
 /// validation of the whole finds, rather than one problem per attempt.
 /// </remarks>
-internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration, string sectionName) : IConfigureOptions<RateLimitOptions>
+internal sealed partial class RateLimitOptionsConfigurator(IConfiguration configuration, string sectionName) : IConfigureOptions<RateLimitOptions>
 {
     private static readonly ConditionalWeakTable<RateLimitOptions, IReadOnlyList<string>> Problems = [];
 
@@ -57,13 +57,13 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "STRATEGY": options.Strategy = Strategy(setting); break;
             case "KEYHEADER": options.KeySelector = KeySelectors.Header(Text(setting)); break;
             case "KEYPREFIX": options.KeyPrefix = setting.Value ?? ""; break;
-            case "DEFAULTLIMITS": Limits(options.DefaultLimits, setting, problems); break;
+            case "DEFAULTLIMITS": Limits(options.DefaultLimits, setting, problems, LimitKind.Default); break;
             case "DEFAULTLIMITSPERMETHOD": options.DefaultLimitsPerMethod = Bool(setting); break;
             case "DEFAULTLIMITSCOST": options.DefaultLimitsCost = Cost(setting); break;
-            case "APPLICATIONLIMITS": Limits(options.ApplicationLimits, setting, problems); break;
+            case "APPLICATIONLIMITS": Limits(options.ApplicationLimits, setting, problems, LimitKind.Application); break;
             case "APPLICATIONLIMITSPERMETHOD": options.ApplicationLimitsPerMethod = Bool(setting); break;
             case "APPLICATIONLIMITSCOST": options.ApplicationLimitsCost = Cost(setting); break;
-            case "METALIMITS": Limits(options.MetaLimits, setting, problems); break;
+            case "METALIMITS": Limits(options.MetaLimits, setting, problems, LimitKind.Meta); break;
             case "HEADERSENABLED": options.HeadersEnabled = Bool(setting); break;
             case "HEADERFIELDS": options.HeaderFields = Enum<RateLimitHeaderFields>(setting); break;
             case "HEADERNAMES": HeaderNames(options.HeaderNames, setting, problems); break;
@@ -71,7 +71,7 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "FAILONFIRSTBREACH": options.FailOnFirstBreach = Bool(setting); break;
             case "SWALLOWERRORS": options.SwallowErrors = Bool(setting); break;
             case "INMEMORYFALLBACKENABLED": options.InMemoryFallbackEnabled = Bool(setting); break;
-            case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting, problems); break;
+            case "INMEMORYFALLBACK": Limits(options.InMemoryFallback, setting, problems, LimitKind.Fallback); break;
             case "FAILUREMODE": options.FailureMode = Enum<RateLimitFailureMode>(setting); break;
             case "LEASING": options.Leasing = Enum<RateLimitLeasing>(setting); break;
             case "GRAINCALLTIMEOUT": options.GrainCallTimeout = Duration(setting); break;
@@ -79,23 +79,6 @@ internal sealed class RateLimitOptionsConfigurator(IConfiguration configuration,
             case "CIRCUITBREAKERDURATION": options.CircuitBreakerDuration = NonNegativeDuration(setting); break;
             case "PARTITIONS": options.Partitions = Count(setting); break;
             default: throw Invalid(setting, "is not a rate-limit option");
-        }
-    }
-
-    private static void Limits(RateLimitList list, IConfigurationSection setting, List<string> problems)
-    {
-        // One delimited string ("1/second;100/hour") or an array of them.
-        var texts = setting.Value is { } single ? [single] : setting.GetChildren().Select(c => c.Value ?? "").ToArray();
-        foreach (var text in texts)
-        {
-            try
-            {
-                list.Add(text);
-            }
-            catch (FormatException e)
-            {
-                problems.Add($"{Path(setting)}: {e.Message}");
-            }
         }
     }
 

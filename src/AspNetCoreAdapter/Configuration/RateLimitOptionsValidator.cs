@@ -38,6 +38,7 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
         Require(failures, options.KeySelector is not null, "RateLimitOptions.KeySelector is required.");
         Require(failures, options.KeyPrefix is not null, "RateLimitOptions.KeyPrefix may be empty but not null.");
         Require(failures, options.RequestFilters.All(f => f is not null), "RateLimitOptions.RequestFilters holds a null filter.");
+        failures.AddRange(new LimiterLimits(options).Problems);
         foreach (var (header, value) in new[]
         {
             (nameof(RateLimitHeaderNames.Limit), options.HeaderNames.Limit), (nameof(RateLimitHeaderNames.Remaining), options.HeaderNames.Remaining),

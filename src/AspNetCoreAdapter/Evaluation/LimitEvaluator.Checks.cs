@@ -78,6 +78,19 @@ internal sealed partial class LimitEvaluator
         return sorted;
     }
 
+    private static bool AllAdditive(List<ResolvedLimit> limits)
+    {
+        foreach (var limit in limits)
+        {
+            if (limit.Definition.OverrideDefaults)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool NoneAppliesTo(List<ResolvedLimit> limits, string method)
     {
         foreach (var limit in limits)
@@ -125,6 +138,22 @@ internal sealed partial class LimitEvaluator
         return true;
     }
 
+    // Flask-Limiter evaluates the application and default limits of a phase as a set: identical ones count once.
+    private static bool IsDistinctKind(LimitDefinition definition) => definition.Kind is LimitKind.Application or LimitKind.Default;
+
+    private static bool Contains(List<ResolvedLimit> limits, LimitDefinition definition, RateLimitItem item)
+    {
+        foreach (var limit in limits)
+        {
+            if (limit.Item.Equals(item) && limit.Definition.SameSettingsAs(definition) && limit.Definition.Kind == definition.Kind)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether the fallback limits stand in for <paramref name="definition"/> in this request.</summary>
     private bool IsReplaced(RateLimitRequestState state, LimitDefinition definition) =>
         state.UsesFallbackLimits && storage.IsReplacedByFallbackLimits(definition);
@@ -158,18 +187,27 @@ internal sealed partial class LimitEvaluator
     private bool Resolve(HttpContext context, RateLimitRequestState state, IReadOnlyList<LimitDefinition> definitions, List<ResolvedLimit> into)
     {
         var allLoaded = true;
+        var dynamicSeen = false;
         foreach (var definition in definitions)
         {
             if (definition.Value.Provider is not { } provider)
             {
                 foreach (var item in definition.Value.Items)
                 {
+                    // Fixed limits are made distinct when the limiter's limits are built; only a dynamic one before them can
+                    // have resolved to the same limit.
+                    if (dynamicSeen && IsDistinctKind(definition) && Contains(into, definition, item))
+                    {
+                        continue;
+                    }
+
                     into.Add(new ResolvedLimit(definition, item));
                 }
 
                 continue;
             }
 
+            dynamicSeen = true;
             var text = provider(context);
             if (string.IsNullOrEmpty(text))
             {
@@ -185,6 +223,11 @@ internal sealed partial class LimitEvaluator
 
             foreach (var item in items)
             {
+                if (IsDistinctKind(definition) && Contains(into, definition, item))
+                {
+                    continue;
+                }
+
                 into.Add(new ResolvedLimit(definition, item));
             }
         }

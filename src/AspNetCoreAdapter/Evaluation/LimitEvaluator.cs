@@ -66,11 +66,16 @@ internal sealed partial class LimitEvaluator(
             Resolve(context, state, _limits.Application, middlewarePhase);
         }
 
-        // An endpoint whose own limits resolve to nothing for this request (a dynamic limit returned no text, or text that
-        // did not parse) is treated as one without limits of its own, as Flask-Limiter's decorator does.
+        // An endpoint given limits of its own (even one exempt from them, or whose dynamic limits resolve to nothing for this
+        // request) is a decorated route in Flask-Limiter: before it runs only the application limits count; its own, group
+        // and default limits count in its decorator phase, which decides the headers even when it has no limits at all.
         var routeLimits = new List<ResolvedLimit>();
-        var decorated = plan.RouteLimits.Count > 0 && Resolve(context, state, plan.RouteLimits, routeLimits) && routeLimits.Count > 0;
-        if (!decorated)
+        var decorated = plan.HasOwnLimits;
+        if (decorated)
+        {
+            Resolve(context, state, plan.RouteLimits, routeLimits);
+        }
+        else
         {
             Resolve(context, state, plan.GroupLimits, middlewarePhase);
             if (!plan.IsExempt(ExemptionScope.Default) && plan.GroupLimitsAllAdditive)
@@ -91,7 +96,7 @@ internal sealed partial class LimitEvaluator(
             // Decided in the same call as the middleware phase, after it: its last check stops this phase when any of its
             // checks refused, as the original never reaches its decorators after a breach.
             var decoratorPhase = routeLimits;
-            var allAdditive = plan.RouteLimitsAllAdditive;
+            var allAdditive = AllAdditive(routeLimits);
             if (allAdditive)
             {
                 Resolve(context, state, plan.GroupLimits, decoratorPhase);

@@ -28,10 +28,10 @@ internal static class EndpointLimitPlanBuilder
                 switch (item)
                 {
                     case IRouteLimitMetadata limit when limit.Group is null:
-                        routeLimits.Add(limit.GetDefinition());
+                        AddDistinct(routeLimits, limit.GetDefinition());
                         break;
                     case IRouteLimitMetadata limit:
-                        GroupOf(groups, limit.Group).Limits.Add(limit.GetDefinition());
+                        AddDistinct(GroupOf(groups, limit.Group).Limits, limit.GetDefinition());
                         break;
                     case IRateLimitExemptionMetadata exemption when exemption.Group is null:
                         routeExemption |= exemption.Scope;
@@ -54,13 +54,29 @@ internal static class EndpointLimitPlanBuilder
             effective |= group.Exemption & ~ExemptionScope.Ancestors;
         }
 
-        // An exempt endpoint ignores its own limits, as Flask-Limiter's exempt routes do.
+        // An exempt endpoint ignores its own limits, as Flask-Limiter's exempt routes do; it still counts as one with limits
+        // of its own, whose decorator phase runs with none of them.
+        var hasOwnLimits = routeLimits.Count > 0;
         if (routeExemption != ExemptionScope.None)
         {
             routeLimits.Clear();
         }
 
-        return new EndpointLimitPlan(false, effective, IdentifierOf(endpoint), routeLimits, InheritedGroupLimits(groups));
+        return new EndpointLimitPlan(false, effective, IdentifierOf(endpoint), hasOwnLimits, routeLimits, InheritedGroupLimits(groups));
+    }
+
+    // Flask-Limiter keeps the limits of a route, and of a blueprint, in an ordered set: identical ones count once.
+    private static void AddDistinct(List<LimitDefinition> limits, LimitDefinition limit)
+    {
+        foreach (var existing in limits)
+        {
+            if (existing.SameAs(limit))
+            {
+                return;
+            }
+        }
+
+        limits.Add(limit);
     }
 
     /// <summary>
