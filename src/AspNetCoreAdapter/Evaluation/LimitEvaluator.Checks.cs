@@ -91,6 +91,19 @@ internal sealed partial class LimitEvaluator
         return true;
     }
 
+    private static bool NoneAppliesTo(IReadOnlyList<LimitDefinition> definitions, string method)
+    {
+        foreach (var definition in definitions)
+        {
+            if (definition.AppliesTo(method))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool NoneAppliesTo(List<ResolvedLimit> limits, string method)
     {
         foreach (var limit in limits)

@@ -78,7 +78,7 @@ internal sealed partial class LimitEvaluator(
         else
         {
             Resolve(context, state, plan.GroupLimits, middlewarePhase);
-            if (!plan.IsExempt(ExemptionScope.Default) && plan.GroupLimitsAllAdditive)
+            if (!plan.IsExempt(ExemptionScope.Default) && (plan.GroupLimitsAllAdditive || NoneAppliesTo(plan.GroupLimits, method)))
             {
                 Resolve(context, state, _limits.Default, middlewarePhase);
             }

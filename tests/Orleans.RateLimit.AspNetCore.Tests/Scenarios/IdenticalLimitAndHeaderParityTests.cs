@@ -119,6 +119,18 @@ public abstract class IdenticalLimitAndHeaderParityTests(Backend backend) : Adap
         Assert.Equal("429", await StatusesAsync(app.Client, "/other", 1));
     }
 
+    [Fact]
+    public async Task Default_limits_count_for_a_method_every_group_limit_skips()
+    {
+        await using var app = await StartAsync(
+            o => o.DefaultLimits.Add("2/minute"),
+            a => a.MapGroup("/g").RateLimit("1/minute", l => l.Methods("POST")).MapGet("/x", () => "x"));
+
+        // The group's limit is for POST only; for GET the route has no limit of its group, so the defaults count, as they
+        // do for a decorated route whose limits all skip the method.
+        Assert.Equal("200 200 429", await StatusesAsync(app.Client, "/g/x", 3));
+    }
+
     private static async Task<string[]> RemainingAsync(TestApp app, string path, int times)
     {
         var seen = new string[times];
