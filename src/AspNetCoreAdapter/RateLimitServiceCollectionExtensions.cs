@@ -79,7 +79,7 @@ public static class RateLimitServiceCollectionExtensions
             grains, options.Partitions, services.GetRequiredService<CallDeadlines>(), time, metrics, services.GetRequiredService<ILogger<GrainRateLimitStore>>());
         var lastSeen = new LastSeenCounts();
         var leased = new LeasedRateLimitStore(grainStore, options.Leasing, lastSeen, time, metrics);
-        var failover = new ClusterFailover(memory, leased, lastSeen, new FallbackHits(grainStore, options.Partitions, time), time);
+        var failover = new ClusterFailover(memory, leased, lastSeen, new FallbackHits(grainStore, options.Partitions, time, metrics), time);
         var probeTimeout = options.GrainCallTimeout > ProbeTimeout ? options.GrainCallTimeout : ProbeTimeout;
         var circuit = new StorageCircuit(
             () => grainStore.PingAsync().WaitAsync(probeTimeout, time),

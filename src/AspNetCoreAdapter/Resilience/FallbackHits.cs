@@ -23,14 +23,16 @@ internal sealed class FallbackHits
     private readonly IRateLimitStore _owners;
     private readonly int _partitions;
     private readonly TimeProvider _time;
+    private readonly RateLimitMetrics _metrics;
     private long _nextAttemptTicks;
     private int _handingOver;
 
-    public FallbackHits(IRateLimitStore owners, int partitions, TimeProvider time)
+    public FallbackHits(IRateLimitStore owners, int partitions, TimeProvider time, RateLimitMetrics metrics)
     {
         _owners = owners;
         _partitions = partitions;
         _time = time;
+        _metrics = metrics;
     }
 
     /// <summary>How many windows have hits waiting for their owners; for tests and diagnostics.</summary>
@@ -51,6 +53,7 @@ internal sealed class FallbackHits
             {
                 if (_pending.Count >= MaxWindows)
                 {
+                    _metrics.FallbackHitsNotCarried(check.Cost);
                     return;
                 }
 
@@ -105,7 +108,11 @@ internal sealed class FallbackHits
                 }
 
                 _pending.TryRemove(new KeyValuePair<WindowRef, Pending>(id, pending));
-                if (units > 0 && pending.FirstTicks + pending.Origin.Window.Limit.Period.Ticks > ticks)
+                if (units > 0 && pending.FirstTicks + pending.Origin.Window.Limit.Period.Ticks <= ticks)
+                {
+                    _metrics.FallbackHitsNotCarried(units);
+                }
+                else if (units > 0)
                 {
                     var owner = WindowPartition.IndexOf(pending.Origin.Window.Key, _partitions);
                     if (!byOwner.TryGetValue(owner, out var checks))
@@ -135,6 +142,10 @@ internal sealed class FallbackHits
             if (i >= decided || outcomes[i].Kind != StoreOutcomeKind.Decided)
             {
                 Return(checks[i]);
+            }
+            else
+            {
+                _metrics.FallbackHitsHandedOver(checks[i].Cost);
             }
         }
     }

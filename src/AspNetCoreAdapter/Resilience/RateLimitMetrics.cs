@@ -23,6 +23,7 @@ internal sealed class RateLimitMetrics
     private readonly Counter<long> _callFailures;
     private readonly Counter<long> _circuitTransitions;
     private readonly Counter<long> _degradedDecisions;
+    private readonly Counter<long> _fallbackHits;
     private readonly RateLimitHealthState? _health;
 
     /// <param name="meterFactory">Creates the meter.</param>
@@ -46,6 +47,9 @@ internal sealed class RateLimitMetrics
             "orleans_ratelimit.lease.granted_units", "{unit}", "Units of quota granted to this node by window owners.");
         _leaseUnitsReturned = meter.CreateCounter<long>(
             "orleans_ratelimit.lease.returned_units", "{unit}", "Unused units of quota this node returned to window owners.");
+        _fallbackHits = meter.CreateCounter<long>(
+            "orleans_ratelimit.fallback.hits", "{hit}",
+            "Hits admitted in memory while their owners could not be reached, by what became of them (handed_over to the owner, not_carried: past the bound of windows kept, or their period ended first).");
         _callFailures = meter.CreateCounter<long>(
             "orleans_ratelimit.store.call_failures", "{call}", "Window grain calls that failed or timed out.");
         _circuitTransitions = meter.CreateCounter<long>(
@@ -80,6 +84,10 @@ internal sealed class RateLimitMetrics
     }
 
     public void LeaseReturned(long units) => _leaseUnitsReturned.Add(units);
+
+    public void FallbackHitsHandedOver(long hits) => _fallbackHits.Add(hits, new KeyValuePair<string, object?>("outcome", "handed_over"));
+
+    public void FallbackHitsNotCarried(long hits) => _fallbackHits.Add(hits, new KeyValuePair<string, object?>("outcome", "not_carried"));
 
     public void CallFailed(bool timedOut)
     {

@@ -5,22 +5,23 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Orleans.RateLimit.AspNetCore.Tests;
 
 /// <summary>
-/// Listens to <c>orleans_ratelimit.requests</c> of one app, told apart from the apps of other tests in this process by its
-/// <see cref="IMeterFactory"/>, and totals it by its tags, e.g. <c>result=allowed path=memory</c>.
+/// Listens to a counter of the limiter's meter (<c>orleans_ratelimit.requests</c> unless told another) of one app, told apart
+/// from the apps of other tests in this process by its <see cref="IMeterFactory"/>, and totals it by its tags, e.g.
+/// <c>result=allowed path=memory</c>.
 /// </summary>
 internal sealed class RequestCounts : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, long> _totals = new(StringComparer.Ordinal);
 
-    public RequestCounts(IServiceProvider services)
+    public RequestCounts(IServiceProvider services, string instrument = "orleans_ratelimit.requests")
     {
         var meters = services.GetRequiredService<IMeterFactory>();
-        _listener.InstrumentPublished = (instrument, listener) =>
+        _listener.InstrumentPublished = (published, listener) =>
         {
-            if (instrument is { Name: "orleans_ratelimit.requests", Meter.Name: "Orleans.RateLimit.AspNetCore" } && ReferenceEquals(instrument.Meter.Scope, meters))
+            if (published.Name == instrument && published.Meter.Name == "Orleans.RateLimit.AspNetCore" && ReferenceEquals(published.Meter.Scope, meters))
             {
-                listener.EnableMeasurementEvents(instrument);
+                listener.EnableMeasurementEvents(published);
             }
         };
         _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>

@@ -126,6 +126,8 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
                 web.MapGet("/probe", () => "ok").RateLimit("1000/minute", l => l.Leasing(RateLimitLeasing.Never));
             },
             grains => grains.RedisConnectionString = redis.ConnectionString);
+        using var fallbackHits = new RequestCounts(app.Services, "orleans_ratelimit.fallback.hits");
+        using var requests = new RequestCounts(app.Services);
         Assert.Equal("200 200 200", await StatusesAsync(app, "/five", 3));
 
         // The silo stops gracefully, writing the window's 3 hits to Redis; the memory window starts from them, not from zero.
@@ -145,6 +147,10 @@ public sealed class ClientModeFallbackTests(ITestOutputHelper output)
         using var response = await app.Client.GetAsync(new Uri("/five", UriKind.Relative));
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.Equal("0", Header(response, "X-RateLimit-Remaining"));
+        // Every hit admitted in memory (those of /five, and of the probing requests meanwhile) was handed over, none lost.
+        var admittedInMemory = requests.Totals["result=allowed path=fallback"];
+        Assert.InRange(admittedInMemory, 2, 1000);
+        Assert.Equal(new Dictionary<string, long> { ["outcome=handed_over"] = admittedInMemory }, fallbackHits.Totals);
     }
 
     [Fact]
