@@ -1,12 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
 using Orleans.RateLimit.Silo;
-using Orleans.RateLimit.Testing;
 using StackExchange.Redis;
 
 namespace Orleans.RateLimit.Grains.Tests;
@@ -14,13 +8,13 @@ namespace Orleans.RateLimit.Grains.Tests;
 /// <summary><see cref="RedisWindowPartitionStorage"/> against a real redis-server, on a fake clock.</summary>
 public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixture<RedisServer>
 {
-    private static readonly WindowPartition Partition = new(1, 4);
+    private static readonly WindowPartition Partition = PartitionStore.Partition;
     private static readonly long T0 = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;
 
     [Fact]
     public async Task Written_windows_load_back_with_their_buckets_and_etags_in_the_documented_layout()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         WindowBucket[] buckets = [new(T0, 3), new(T0 + 600_000_000, 1)];
 
@@ -57,7 +51,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task A_stale_etag_conflicts_and_gets_what_is_stored_while_nothing_changes()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var first = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt)))[0];
         var second = (await store.WriteAsync(new WindowWrite("fixed-window/a", first.ETag, [new(T0, 4)], expiresAt)))[0];
@@ -74,7 +68,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task Expecting_no_record_conflicts_with_an_existing_one_and_expecting_one_conflicts_with_none()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var existing = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 2)], expiresAt)))[0];
         var before = await store.SnapshotAsync();
@@ -93,7 +87,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task A_replace_writes_whatever_is_stored()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var existing = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 2)], expiresAt)))[0];
 
@@ -114,7 +108,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task A_delete_removes_the_window_and_reports_etag_zero_but_a_stale_delete_conflicts()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var written = await store.WriteAsync(
             new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt),
@@ -138,7 +132,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task Deleting_the_last_window_removes_both_keys()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var written = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], store.Clock.GetUtcNow().AddHours(1))))[0];
 
         await store.WriteAsync(new WindowWrite("fixed-window/a", written.ETag, [], null));
@@ -150,7 +144,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task A_window_is_pruned_and_no_longer_loaded_once_the_clock_reaches_its_expiry()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var now = store.Clock.GetUtcNow();
         await store.WriteAsync(
             new WindowWrite("fixed-window/short", 0, [new(T0, 1)], now.AddMinutes(1)),
@@ -169,7 +163,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task An_expired_window_counts_as_absent_when_written()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expired = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], store.Clock.GetUtcNow().AddMinutes(1))))[0];
         store.Clock.Advance(TimeSpan.FromMinutes(2));
 
@@ -185,7 +179,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task More_expired_windows_than_one_call_prunes_are_never_loaded_and_go_over_several_calls()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var now = store.Clock.GetUtcNow();
         var writes = Enumerable.Range(0, 1_500)
             .Select(i => new WindowWrite($"fixed-window/expiring/{i}", 0, [new(T0, 1)], now.AddMinutes(1)))
@@ -206,7 +200,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task Both_keys_expire_with_the_latest_window_by_the_callers_clock()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var now = store.Clock.GetUtcNow();
         var elapsed = Stopwatch.StartNew();
         var written = await store.WriteAsync(
@@ -227,7 +221,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task An_etag_never_comes_back_after_a_delete_nor_after_the_partition_vanished()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var first = (await store.WriteAsync(
             new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt),
@@ -254,7 +248,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task Two_thousand_windows_are_written_in_one_script_call_and_loaded_in_one()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
 
         // The client sends each script once with EVAL (and SCRIPT LOAD) per connection, then only its hash.
@@ -288,7 +282,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
     [Fact]
     public async Task A_flushed_script_cache_is_loaded_again()
     {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
+        await using var store = await PartitionStore.StartAsync(redis.ConnectionString);
         var expiresAt = store.Clock.GetUtcNow().AddHours(1);
         var first = (await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt)))[0];
 
@@ -299,145 +293,7 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         Assert.Equal([new WindowBucket(T0, 2)], Assert.Single(await store.LoadAsync()).Buckets);
     }
 
-    [Fact]
-    public async Task Unreadable_stored_windows_are_skipped_counted_and_logged_once_per_load_then_replaced()
-    {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
-        var expiresAt = store.Clock.GetUtcNow().AddHours(1);
-        await store.WriteAsync(new WindowWrite("fixed-window/good", 0, [new(T0, 1)], expiresAt));
-        foreach (var (id, value) in new[] { ("fixed-window/no-etag", "garbage"), ("fixed-window/bad-bucket", "5|1:2,x"), ("fixed-window/negative", "6|-1:2") })
-        {
-            await redis.Database.HashSetAsync(store.HashKey, id, value);
-            await redis.Database.SortedSetAddAsync(store.ExpiryKey, id, expiresAt.ToUnixTimeMilliseconds());
-        }
-
-        Assert.Equal(["fixed-window/good"], (await store.LoadAsync()).Select(window => window.Id));
-        Assert.Equal(3, store.Metric("orleans_ratelimit.window.unreadable"));
-        var logged = Assert.Single(store.Logs, entry => entry.Level >= LogLevel.Information);
-        Assert.Equal((LogLevel.Warning, 7), (logged.Level, logged.EventId));
-        Assert.Contains("3 stored windows of rate-limit partition 1/4", logged.Message, StringComparison.Ordinal);
-
-        var results = await store.WriteAsync(
-            new WindowWrite("fixed-window/no-etag", 0, [new(T0, 4)], expiresAt),
-            new WindowWrite("fixed-window/bad-bucket", 0, [new(T0, 4)], expiresAt));
-        Assert.True(results[0].Written);
-        Assert.Equal(new WindowWriteResult(false, 5, results[1].Stored), results[1]);
-        Assert.Empty(results[1].Stored);
-        Assert.Equal(4, store.Metric("orleans_ratelimit.window.unreadable"));
-
-        var replaced = (await store.WriteAsync(new WindowWrite("fixed-window/bad-bucket", 5, [new(T0, 4)], expiresAt)))[0];
-        Assert.True(replaced.Written);
-        Assert.Equal(
-            ["fixed-window/bad-bucket", "fixed-window/good", "fixed-window/no-etag"],
-            (await store.LoadAsync()).Select(window => window.Id).Order(StringComparer.Ordinal));
-        Assert.Equal(5, store.Metric("orleans_ratelimit.window.unreadable"));
-    }
-
-    [Fact]
-    public async Task A_cancelled_call_throws_and_counts_as_a_failure()
-    {
-        await using var store = await Store.StartAsync(redis.ConnectionString);
-        using var cancelled = new CancellationTokenSource();
-        await cancelled.CancelAsync();
-
-        await Assert.ThrowsAsync<TaskCanceledException>(() => store.Storage.LoadAsync(Partition, cancelled.Token));
-        await Assert.ThrowsAsync<TaskCanceledException>(() => store.Storage.WriteAsync(
-            Partition, [new WindowWrite("fixed-window/a", 0, [], null), new WindowWrite("fixed-window/b", 0, [], null)], cancelled.Token));
-
-        Assert.Equal(1, store.Metric("orleans_ratelimit.window.read_failures"));
-        Assert.Equal(2, store.Metric("orleans_ratelimit.window.write_failures"));
-    }
-
-    [Fact]
-    public async Task An_outage_is_counted_thrown_and_logged_once_per_kind_of_call_when_it_starts_and_once_when_it_ends()
-    {
-        using var server = new RedisProcess();
-        await server.StartAsync();
-        await using var store = await Store.StartAsync(server.ConnectionString + ",connectTimeout=500,asyncTimeout=500,syncTimeout=500");
-        var expiresAt = store.Clock.GetUtcNow().AddHours(1);
-        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt)))[0].Written);
-
-        server.Stop();
-        var failures = new List<Exception>
-        {
-            await Assert.ThrowsAnyAsync<Exception>(() => store.WriteAsync(
-                new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt), new WindowWrite("fixed-window/b", 0, [new(T0, 1)], expiresAt))),
-            await Assert.ThrowsAnyAsync<Exception>(() => store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt))),
-            await Assert.ThrowsAnyAsync<Exception>(store.LoadAsync),
-        };
-
-        Assert.All(failures, failure => Assert.True(failure is RedisConnectionException or RedisTimeoutException, failure.ToString()));
-        Assert.Equal(3, store.Metric("orleans_ratelimit.window.write_failures"));
-        Assert.Equal(1, store.Metric("orleans_ratelimit.window.read_failures"));
-        Assert.Equal(
-            [
-                (LogLevel.Warning, 5, "Redis window writes of the rate-limit window storage started failing (partition 1/4); until they work again further failures are only counted, in orleans_ratelimit.window.write_failures, and the recovery is logged.", true),
-                (LogLevel.Warning, 5, "Redis partition loads of the rate-limit window storage started failing (partition 1/4); until they work again further failures are only counted, in orleans_ratelimit.window.read_failures, and the recovery is logged.", true),
-            ],
-            store.Logged().Select(entry => (entry.Level, entry.EventId, entry.Message, entry.HasException)));
-
-        // Each kind ends with its own first success, and says how many of its calls failed meanwhile, over how long.
-        store.Clock.Advance(TimeSpan.FromSeconds(12));
-        await server.StartAsync();
-        await LoadOnceRedisAnswersAsync(store);
-        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/c", 0, [new(T0, 1)], expiresAt)))[0].Written);
-        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/d", 0, [new(T0, 1)], expiresAt)))[0].Written);
-        Assert.Equal(["fixed-window/c", "fixed-window/d"], (await store.LoadAsync()).Select(window => window.Id).Order(StringComparer.Ordinal));
-
-        var logged = store.Logged();
-        Assert.Equal(4, logged.Count);
-        var failedLoads = store.Metric("orleans_ratelimit.window.read_failures");
-        Assert.Matches(
-            $@"^Redis partition loads of the rate-limit window storage work again \(a partition load succeeded\), after {failedLoads} failed calls over 00:00:12\.$",
-            logged[2].Message);
-        Assert.Equal((LogLevel.Information, 6, false), (logged[2].Level, logged[2].EventId, logged[2].HasException));
-        Assert.Matches(
-            @"^Redis window writes of the rate-limit window storage work again \(a window write succeeded\), after 2 failed calls over 00:00:12\.$",
-            logged[3].Message);
-        Assert.Equal((LogLevel.Information, 6, false), (logged[3].Level, logged[3].EventId, logged[3].HasException));
-    }
-
-    [Fact]
-    public async Task An_outage_of_loads_ends_at_the_first_write_that_succeeds_since_a_partition_loads_only_when_it_activates()
-    {
-        using var server = new RedisProcess();
-        await server.StartAsync();
-        await using var store = await Store.StartAsync(server.ConnectionString + ",connectTimeout=500,asyncTimeout=500,syncTimeout=500");
-        var expiresAt = store.Clock.GetUtcNow().AddHours(1);
-        server.Stop();
-        await Assert.ThrowsAnyAsync<Exception>(store.LoadAsync);
-
-        store.Clock.Advance(TimeSpan.FromSeconds(3));
-        await server.StartAsync();
-        await store.WaitUntilConnectedAsync(TimeSpan.FromSeconds(30));
-        Assert.True((await store.WriteAsync(new WindowWrite("fixed-window/a", 0, [new(T0, 1)], expiresAt)))[0].Written);
-
-        var logged = store.Logged();
-        Assert.Equal([(LogLevel.Warning, 5, true), (LogLevel.Information, 6, false)], logged.Select(entry => (entry.Level, entry.EventId, entry.HasException)));
-        Assert.StartsWith("Redis partition loads of the rate-limit window storage started failing", logged[0].Message, StringComparison.Ordinal);
-        Assert.Matches(@"^Redis partition loads of the rate-limit window storage work again \(a window write succeeded\), after 1 failed calls over 00:00:03\.$", logged[1].Message);
-        Assert.Equal(0, store.Metric("orleans_ratelimit.window.write_failures"));
-    }
-
-    /// <summary>Loads until one succeeds, up to 30 s: the server was just started again and the connection comes back by itself.</summary>
-    private static async Task LoadOnceRedisAnswersAsync(Store store)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await store.LoadAsync();
-                return;
-            }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException && deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static async Task AssertExpiresInAsync(Store store, TimeSpan expected, Stopwatch elapsed)
+    private static async Task AssertExpiresInAsync(PartitionStore store, TimeSpan expected, Stopwatch elapsed)
     {
         var hash = await PTtlAsync(store, store.HashKey);
         var expiry = await PTtlAsync(store, store.ExpiryKey);
@@ -447,129 +303,6 @@ public sealed class RedisPartitionStorageTests(RedisServer redis) : IClassFixtur
         Assert.InRange(expiry, shortest, longest);
     }
 
-    private static async Task<long> PTtlAsync(Store store, string key) => (long)await store.Admin.ExecuteAsync("PTTL", key);
+    private static async Task<long> PTtlAsync(PartitionStore store, string key) => (long)await store.Admin.ExecuteAsync("PTTL", key);
 
-    /// <summary>A storage on its own service id, fake clock, meters and log, with an admin connection for assertions.</summary>
-    private sealed class Store : IAsyncDisposable
-    {
-        private readonly ServiceProvider _services;
-        private readonly RateLimitRedisConnection _connection;
-        private readonly ConnectionMultiplexer _admin;
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentDictionary<string, long> _metrics = new();
-
-        private Store(ServiceProvider services, RateLimitRedisConnection connection, ConnectionMultiplexer admin)
-        {
-            _services = services;
-            _connection = connection;
-            _admin = admin;
-            var meterFactory = services.GetRequiredService<IMeterFactory>();
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter.Scope, meterFactory))
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _metrics.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
-            _listener.Start();
-            var keys = new RedisPartitionKeys(ServiceId);
-            HashKey = keys.Windows(Partition).ToString();
-            ExpiryKey = keys.Expiry(Partition).ToString();
-            Storage = new RedisWindowPartitionStorage(
-                connection, keys, Clock, new RateLimitGrainMetrics(meterFactory), new ListLogger<RedisWindowPartitionStorage>(Logs));
-        }
-
-        public string ServiceId { get; } = "partition-tests-" + Guid.NewGuid().ToString("N");
-
-        public FakeTimeProvider Clock { get; } = new();
-
-        public ConcurrentQueue<LogEntry> Logs { get; } = new();
-
-        public RedisWindowPartitionStorage Storage { get; }
-
-        public string HashKey { get; }
-
-        public string ExpiryKey { get; }
-
-        public IDatabase Admin => _admin.GetDatabase();
-
-        public static async Task<Store> StartAsync(string connectionString)
-        {
-            var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-            var connection = new RateLimitRedisConnection(new RateLimitGrainOptions { RedisConnectionString = connectionString });
-            var admin = await ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true,abortConnect=false");
-            return new Store(services, connection, admin);
-        }
-
-        public long Metric(string name) => _metrics.GetValueOrDefault(name);
-
-        /// <summary>Until the storage's own connection is up again, so that its next call reaches Redis.</summary>
-        public async Task WaitUntilConnectedAsync(TimeSpan timeout)
-        {
-            var connection = await _connection.GetAsync();
-            var waited = Stopwatch.StartNew();
-            while (!connection.IsConnected)
-            {
-                Assert.True(waited.Elapsed < timeout, $"the storage's connection did not come back within {timeout}");
-                await Task.Delay(50);
-            }
-        }
-
-        /// <summary>What was logged at Information and above.</summary>
-        public List<LogEntry> Logged() => Logs.Where(entry => entry.Level >= LogLevel.Information).ToList();
-
-        public Task<IReadOnlyList<StoredWindow>> LoadAsync() => Storage.LoadAsync(Partition, CancellationToken.None);
-
-        public Task<IReadOnlyList<WindowWriteResult>> WriteAsync(params WindowWrite[] writes) =>
-            Storage.WriteAsync(Partition, writes, CancellationToken.None);
-
-        /// <summary>Everything the partition's keys hold, as text, to show that a call changed nothing.</summary>
-        public async Task<string> SnapshotAsync()
-        {
-            var fields = await Admin.HashGetAllAsync(HashKey);
-            var scores = await Admin.SortedSetRangeByRankWithScoresAsync(ExpiryKey);
-            return string.Join(";", fields.Select(field => $"{field.Name}={field.Value}").Order(StringComparer.Ordinal))
-                + " / " + string.Join(";", scores.Select(entry => $"{entry.Element}={entry.Score.ToString(CultureInfo.InvariantCulture)}"));
-        }
-
-        /// <summary>Calls per command since the server started, from <c>INFO commandstats</c>.</summary>
-        public async Task<Dictionary<string, long>> CommandCallsAsync()
-        {
-            var info = (string)(await Admin.ExecuteAsync("INFO", "commandstats"))!;
-            var calls = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var line in info.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (line.StartsWith("cmdstat_", StringComparison.Ordinal))
-                {
-                    var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
-                    var stats = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(',');
-                    calls[name] = long.Parse(stats.Single(stat => stat.StartsWith("calls=", StringComparison.Ordinal))["calls=".Length..], CultureInfo.InvariantCulture);
-                }
-            }
-
-            return calls;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Dispose();
-            await _connection.DisposeAsync();
-            await _admin.DisposeAsync();
-            await _services.DisposeAsync();
-        }
-    }
-
-    private sealed record LogEntry(LogLevel Level, int EventId, string Message, bool HasException);
-
-    private sealed class ListLogger<T>(ConcurrentQueue<LogEntry> entries) : ILogger<T>
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue(new LogEntry(logLevel, eventId.Id, formatter(state, exception), exception is not null));
-    }
 }
