@@ -17,6 +17,8 @@ namespace Orleans.RateLimit.HttpBench;
 /// request.</item>
 /// <item><c>grains1</c>: an embedded silo and the endpoint's limit per hour only: one window per request.</item>
 /// <item><c>redis3</c>: no Orleans at all; the three windows of <c>aspnet</c> counted in Redis, one script call per request.</item>
+/// <item><c>silo</c>: no limiter, but an embedded silo with the rate-limit grains, idle: what hosting the silo costs the app
+/// by itself (not in the default run).</item>
 /// </list>
 /// </summary>
 internal abstract class BenchMode
@@ -48,11 +50,19 @@ internal static class BenchModes
         "grainsfarm" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, BenchLimits.HourPerFarm),
         "grains1" => new OrleansRateLimitMode(settings, RateLimitBackend.Orleans, BenchLimits.OnePerClient),
         "redis3" => new RedisMode(settings),
+        "silo" => new SiloOnlyMode(settings),
         _ => throw new ArgumentException(
-            $"Unknown --mode '{settings.Mode}'; expected none, aspnet, memory3, grains3, grainsfarm, grains1 or redis3.", nameof(settings)),
+            $"Unknown --mode '{settings.Mode}'; expected none, aspnet, memory3, grains3, grainsfarm, grains1, redis3 or silo.", nameof(settings)),
     };
 
     private sealed class NoLimiterMode : BenchMode;
+
+    private sealed class SiloOnlyMode(BenchSettings settings) : BenchMode
+    {
+        public override void ConfigureServices(WebApplicationBuilder builder) => builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort: settings.SiloPort, gatewayPort: settings.GatewayPort)
+            .AddRateLimitGrains());
+    }
 
     private sealed class AspNetMode(BenchSettings settings) : BenchMode
     {
