@@ -46,28 +46,9 @@ internal sealed class FallbackHits
             return;
         }
 
-        var id = new WindowRef(check.Window);
-        while (true)
+        if (!TryAdd(check, check.Cost, now.UtcTicks))
         {
-            if (!_pending.TryGetValue(id, out var pending))
-            {
-                if (_pending.Count >= MaxWindows)
-                {
-                    _metrics.FallbackHitsNotCarried(check.Cost);
-                    return;
-                }
-
-                pending = _pending.GetOrAdd(id, static (_, s) => new Pending(s.check, s.ticks), (check, ticks: now.UtcTicks));
-            }
-
-            lock (pending)
-            {
-                if (!pending.HandedOver)
-                {
-                    pending.Units += check.Cost;
-                    return;
-                }
-            }
+            _metrics.FallbackHitsNotCarried(check.Cost);
         }
     }
 
@@ -141,7 +122,11 @@ internal sealed class FallbackHits
         {
             if (i >= decided || outcomes[i].Kind != StoreOutcomeKind.Decided)
             {
-                Return(checks[i]);
+                // Not taken: it waits for the next hand-over, within the same bound as hits admitted since.
+                if (!TryAdd(checks[i], checks[i].Cost, checks[i].LeasePeriodStartTicks))
+                {
+                    _metrics.FallbackHitsNotCarried(checks[i].Cost);
+                }
             }
             else
             {
@@ -150,19 +135,32 @@ internal sealed class FallbackHits
         }
     }
 
-    private void Return(in WindowCheck absorb)
+    /// <summary>Adds <paramref name="units"/> to the window's waiting hits, unless <see cref="MaxWindows"/> windows wait already.</summary>
+    /// <param name="check">A check of the window: the hit admitted, or the absorb that did not reach the owner.</param>
+    /// <param name="units">The hits.</param>
+    /// <param name="firstTicks">When the first of them was admitted.</param>
+    private bool TryAdd(in WindowCheck check, long units, long firstTicks)
     {
-        var id = new WindowRef(absorb.Window);
+        var id = new WindowRef(check.Window);
         while (true)
         {
-            var pending = _pending.GetOrAdd(id, static (_, a) => new Pending(a, a.LeasePeriodStartTicks), absorb);
+            if (!_pending.TryGetValue(id, out var pending))
+            {
+                if (_pending.Count >= MaxWindows)
+                {
+                    return false;
+                }
+
+                pending = _pending.GetOrAdd(id, static (_, s) => new Pending(s.check, s.firstTicks), (check, firstTicks));
+            }
+
             lock (pending)
             {
                 if (!pending.HandedOver)
                 {
-                    pending.Units += absorb.Cost;
-                    pending.FirstTicks = Math.Min(pending.FirstTicks, absorb.LeasePeriodStartTicks);
-                    return;
+                    pending.Units += units;
+                    pending.FirstTicks = Math.Min(pending.FirstTicks, firstTicks);
+                    return true;
                 }
             }
         }
