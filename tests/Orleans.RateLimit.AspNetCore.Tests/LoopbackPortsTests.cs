@@ -80,17 +80,7 @@ public sealed class LoopbackPortsTests
         });
         builder.Logging.ClearProviders();
         builder.UseOrleans(silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster));
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync();
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
+        return await builder.Build().StartOrDisposeAsync();
     }
 
     private static (int First, int Last) EphemeralRange()

@@ -67,7 +67,7 @@ public sealed class HealthClientApp : IAsyncDisposable
     {
         var silo = _silo ?? throw new InvalidOperationException("The silo is not running.");
         _silo = null;
-        await StopAsync(silo);
+        await StandaloneTestSilo.StopAsync(silo);
     }
 
     /// <summary>Starts a new silo on the same ports; the web node's client reconnects to it by itself.</summary>
@@ -78,7 +78,7 @@ public sealed class HealthClientApp : IAsyncDisposable
             throw new InvalidOperationException("The silo is already running.");
         }
 
-        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster);
+        _silo = await StandaloneTestSilo.StartAsync(_siloPort, _gatewayPort, _cluster);
     }
 
     public async ValueTask DisposeAsync()
@@ -89,7 +89,7 @@ public sealed class HealthClientApp : IAsyncDisposable
         if (_silo is { } silo)
         {
             _silo = null;
-            await StopAsync(silo);
+            await StandaloneTestSilo.StopAsync(silo);
         }
     }
 
@@ -99,7 +99,7 @@ public sealed class HealthClientApp : IAsyncDisposable
         var cluster = "health-" + Guid.NewGuid().ToString("N");
         var logs = new TestLogSink();
         var clock = new FakeTimeProvider(TestApp.Start);
-        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster);
+        var silo = await StandaloneTestSilo.StartAsync(siloPort, gatewayPort, cluster);
         WebApplication? web = null;
         try
         {
@@ -117,7 +117,7 @@ public sealed class HealthClientApp : IAsyncDisposable
                 await web.DisposeAsync();
             }
 
-            await StopAsync(silo);
+            await StandaloneTestSilo.StopAsync(silo);
             throw;
         }
     }
@@ -155,35 +155,5 @@ public sealed class HealthClientApp : IAsyncDisposable
         // After Orleans' defaults and the limiter's, so that the fake clock is the TimeProvider resolved.
         GrainClock.UseFakeClockForGrains(builder.Services, clock);
         return builder.Build();
-    }
-
-    private static async Task<IHost> StartSiloAsync(int siloPort, int gatewayPort, string cluster)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            EnvironmentName = Environments.Production,
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
-        builder.Logging.ClearProviders();
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
-        builder.UseOrleans(silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster).AddRateLimitGrains());
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync();
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task StopAsync(IHost silo)
-    {
-        using var timeout = new CancellationTokenSource(StopTimeout);
-        await silo.StopAsync(timeout.Token);
-        silo.Dispose();
     }
 }

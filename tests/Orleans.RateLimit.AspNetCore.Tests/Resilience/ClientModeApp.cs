@@ -81,7 +81,7 @@ public sealed class ClientModeApp : IAsyncDisposable
     {
         var cluster = "client-mode-" + Guid.NewGuid().ToString("N");
         var logs = new TestLogSink();
-        var silo = await StartSiloAsync(siloPort, gatewayPort, cluster, configureSilo, configureGrains);
+        var silo = await StandaloneTestSilo.StartAsync(siloPort, gatewayPort, cluster, configureSilo, configureGrains);
         WebApplication? web = null;
         try
         {
@@ -98,7 +98,7 @@ public sealed class ClientModeApp : IAsyncDisposable
                 await web.DisposeAsync();
             }
 
-            await StopAsync(silo);
+            await StandaloneTestSilo.StopAsync(silo);
             throw;
         }
     }
@@ -108,7 +108,7 @@ public sealed class ClientModeApp : IAsyncDisposable
     {
         var silo = _silo ?? throw new InvalidOperationException("The silo is not running.");
         _silo = null;
-        await StopAsync(silo);
+        await StandaloneTestSilo.StopAsync(silo);
     }
 
     /// <summary>Starts a new silo on the same ports; the web node's client reconnects to it by itself.</summary>
@@ -119,7 +119,7 @@ public sealed class ClientModeApp : IAsyncDisposable
             throw new InvalidOperationException("The silo is already running.");
         }
 
-        _silo = await StartSiloAsync(_siloPort, _gatewayPort, _cluster, _configureSilo, _configureGrains);
+        _silo = await StandaloneTestSilo.StartAsync(_siloPort, _gatewayPort, _cluster, _configureSilo, _configureGrains);
     }
 
     public async ValueTask DisposeAsync()
@@ -130,7 +130,7 @@ public sealed class ClientModeApp : IAsyncDisposable
         if (_silo is { } silo)
         {
             _silo = null;
-            await StopAsync(silo);
+            await StandaloneTestSilo.StopAsync(silo);
         }
     }
 
@@ -166,40 +166,5 @@ public sealed class ClientModeApp : IAsyncDisposable
         // These tests are about what the limiter does while the circuit is open, not about when it opens (that is
         // StorageCircuitTests', on a fake clock): it opens at the third failure in a row, without a second of real time.
         options.CircuitBreakerDuration = TimeSpan.Zero;
-    }
-
-    private static async Task<IHost> StartSiloAsync(
-        int siloPort, int gatewayPort, string cluster, Action<ISiloBuilder>? configureSilo, Action<RateLimitGrainOptions>? configureGrains)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            EnvironmentName = Environments.Production,
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-        });
-        builder.Logging.ClearProviders();
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = StopTimeout);
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: cluster, clusterId: cluster).AddRateLimitGrains(configureGrains);
-            configureSilo?.Invoke(silo);
-        });
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync();
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task StopAsync(IHost silo)
-    {
-        using var timeout = new CancellationTokenSource(StopTimeout);
-        await silo.StopAsync(timeout.Token);
-        silo.Dispose();
     }
 }

@@ -134,17 +134,7 @@ public sealed class ClientModeConfigurationTests
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = Environments.Production });
         builder.Configuration.AddInMemoryCollection(siloSection.ToDictionary(s => "RateLimitSilo:" + s.Key, s => s.Value));
         builder.UseOrleansRateLimitSilo();
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync();
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
+        return await builder.Build().StartOrDisposeAsync();
     }
 
     private static async Task<WebApplication> StartWebAppAsync(Dictionary<string, string?> siloSection)

@@ -78,17 +78,7 @@ public sealed class DeadSiloDetectionTests(ITestOutputHelper output)
             ["RateLimitSilo:ClusterId"] = cluster,
         });
         builder.UseOrleansRateLimitSilo();
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync();
-            return host;
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
+        return await builder.Build().StartOrDisposeAsync();
     }
 
     private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
